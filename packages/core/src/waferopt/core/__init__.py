@@ -1,0 +1,33 @@
+"""waferopt core: the base optimizer, the scheduler machinery and the plugin interface.
+
+Every other waferopt distribution depends on this one alone.
+"""
+
+from __future__ import annotations
+
+from ._version import __version__
+from .optimizer import Optimizer
+from .plugins import ENTRY_POINT_GROUP, PROJECT_NAME, HookSpecs, Kind, Registration, hookimpl, hookspec
+from .scheduler import LRScheduler, Scheduler, WeightDecayScheduler, read_group_value, write_group_value
+from .validation import check_betas, check_non_negative, check_params_not_empty, check_sparse
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "PROJECT_NAME",
+    "HookSpecs",
+    "Kind",
+    "LRScheduler",
+    "Optimizer",
+    "Registration",
+    "Scheduler",
+    "WeightDecayScheduler",
+    "__version__",
+    "check_betas",
+    "check_non_negative",
+    "check_params_not_empty",
+    "check_sparse",
+    "hookimpl",
+    "hookspec",
+    "read_group_value",
+    "write_group_value",
+]

@@ -1,0 +1,57 @@
+"""Argument checks shared by every optimizer: precise ``ValueError``s naming the argument."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+__all__ = ["check_betas", "check_non_negative", "check_params_not_empty", "check_sparse"]
+
+
+def _as_float(name: str, value: Any) -> float:
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            raise ValueError(f"Invalid {name}: expected a number or a 0-d tensor, got shape {tuple(value.shape)}")
+        return float(value.detach().cpu())
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"Invalid {name}: expected a number, got {type(value).__name__} {value!r}")
+    return float(value)
+
+
+def check_non_negative(name: str, value: Any) -> None:
+    """Raise ``ValueError`` unless ``value`` is a finite number >= 0."""
+    number = _as_float(name, value)
+    if not number >= 0.0 or math.isinf(number):
+        raise ValueError(f"Invalid {name} value: {value} (expected a finite number >= 0)")
+
+
+def check_betas(name: str, betas: Any, count: int = 2) -> None:
+    """Raise ``ValueError`` unless ``betas`` holds ``count`` numbers in [0, 1)."""
+    if not isinstance(betas, Sequence) or isinstance(betas, str) or len(betas) != count:
+        raise ValueError(f"Invalid {name}: expected a sequence of {count} numbers in [0, 1), got {betas!r}")
+    for index, beta in enumerate(betas):
+        number = _as_float(f"{name}[{index}]", beta)
+        if not 0.0 <= number < 1.0:
+            raise ValueError(f"Invalid {name} parameter at index {index}: {beta} (expected 0 <= beta < 1)")
+
+
+def check_params_not_empty(params: Any) -> list:
+    """Materialise ``params`` and raise ``ValueError`` if it is empty."""
+    if isinstance(params, torch.Tensor):
+        raise TypeError(
+            "params argument given to the optimizer should be an iterable of Tensors or dicts, "
+            f"but got {torch.typename(params)}"
+        )
+    materialised = list(params)
+    if not materialised:
+        raise ValueError("Invalid params: the optimizer got an empty parameter list")
+    return materialised
+
+
+def check_sparse(optimizer_name: str, grad: torch.Tensor) -> None:
+    """Raise ``ValueError`` for a sparse gradient (unsupported by every waferopt optimizer)."""
+    if grad.is_sparse:
+        raise ValueError(f"Invalid gradient: {optimizer_name} does not support sparse gradients")
