@@ -324,7 +324,8 @@ class Registry:
         other = self.find(name) if kinds is not None else None
         if other is not None:
             return UnknownNameError(
-                f"{name!r} is a {_KIND_LABEL[other.kind]}, not a {what}", path
+                f"{name!r} is registered as {_article(_KIND_LABEL[other.kind])}, not as {_article(what)}",
+                path,
             )
         if dist is not None:
             return NotInstalledError(
@@ -338,6 +339,10 @@ class Registry:
         listing = ", ".join(candidates) if candidates else "none installed"
         failed = f" ({len(self.failures)} plugin(s) failed to load: run `waferopt plugins`)" if self.failures else ""
         return UnknownNameError(f"unknown {what} {name!r}.{hint} Installed: {listing}{failed}", path)
+
+
+def _article(label: str) -> str:
+    return f"an {label}" if label[:1] in "aeioLN" else f"a {label}"
 
 
 def _closest(name: str, candidates: list[str]) -> list[str]:
