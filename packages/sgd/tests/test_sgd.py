@@ -1,0 +1,213 @@
+"""SGD and ASGD against torch.optim: trajectories, options, checkpoints, contract."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+
+from waferopt.sgd import ASGD, SGD
+
+STEPS = 50
+# float32: both sides round the same ops in a different order (foreach / fused vs for-loop);
+# float64: the scalar state (ASGD's eta and mu, SGD's first-step flag) is float32, as in the spec.
+TOL = {torch.float32: dict(rtol=1e-5, atol=1e-5), torch.float64: dict(rtol=1e-6, atol=1e-6)}
+
+
+def make_params(dtype):
+    torch.manual_seed(0)
+    return [
+        torch.nn.Parameter(torch.randn(7, 5, dtype=dtype)),
+        torch.nn.Parameter(torch.randn(5, dtype=dtype)),
+        torch.nn.Parameter(torch.randn(3, 2, 2, dtype=dtype)),
+    ]
+
+
+def groups(params, settings):
+    """Two param groups with different settings (the second overrides some)."""
+    return [{"params": params[:2]}, {"params": params[2:], **settings}]
+
+
+def trajectory(factory, dtype, group_settings=None, steps=STEPS):
+    params = make_params(dtype)
+    opt = factory(groups(params, group_settings or {}))
+    gen = torch.Generator().manual_seed(1)
+    for _ in range(steps):
+        for p in params:
+            p.grad = torch.randn(p.shape, generator=gen, dtype=dtype)
+        opt.step()
+    return params, opt
+
+
+SGD_OPTIONS = [
+    dict(momentum=m, dampening=d, nesterov=n, weight_decay=wd, maximize=mx)
+    for m, d, n, wd, mx in itertools.product([0.0, 0.9], [0.0, 0.3], [False, True], [0.0, 0.05], [False, True])
+    if not (n and (m == 0 or d != 0))
+]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("fused", [None, False])
+@pytest.mark.parametrize("options", SGD_OPTIONS, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()))
+def test_sgd_matches_torch(options, fused, dtype):
+    """Every option combination, two groups (the second with other lr/weight decay), 50 steps."""
+    other = {"lr": 0.02, "weight_decay": 0.1}
+    ours, _ = trajectory(lambda g: SGD(g, lr=0.05, fused=fused, **options), dtype, other)
+    ref, _ = trajectory(lambda g: torch.optim.SGD(g, lr=0.05, foreach=False, **options), dtype, other)
+    for a, b in zip(ours, ref):
+        torch.testing.assert_close(a, b, **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize(
+    "options",
+    [dict(), dict(weight_decay=0.05), dict(maximize=True), dict(t0=10.0), dict(t0=5.0, lambd=1e-2, alpha=0.5)],
+)
+def test_asgd_matches_torch_including_average(options, dtype):
+    """Parameters and the running average ax follow torch.optim.ASGD."""
+    ours, opt = trajectory(lambda g: ASGD(g, lr=0.05, **options), dtype, {"lr": 0.01})
+    ref, ref_opt = trajectory(lambda g: torch.optim.ASGD(g, lr=0.05, foreach=False, **options), dtype, {"lr": 0.01})
+    for a, b in zip(ours, ref):
+        torch.testing.assert_close(a, b, **TOL[dtype])
+        torch.testing.assert_close(opt.state[a]["ax"], ref_opt.state[b]["ax"], **TOL[dtype])
+        torch.testing.assert_close(opt.state[a]["eta"], ref_opt.state[b]["eta"], rtol=1e-6, atol=0)
+        torch.testing.assert_close(opt.state[a]["mu"], ref_opt.state[b]["mu"], rtol=1e-6, atol=0)
+
+
+def test_spec_defaults():
+    """Signatures and defaults as the spec gives them."""
+    p = [torch.nn.Parameter(torch.zeros(1))]
+    sgd = SGD(p, lr=0.1).defaults
+    assert (sgd["momentum"], sgd["dampening"], sgd["weight_decay"], sgd["nesterov"], sgd["maximize"]) == (0, 0, 0, False, False)
+    asgd = ASGD(p).defaults
+    assert (asgd["lr"], asgd["lambd"], asgd["alpha"], asgd["t0"], asgd["weight_decay"], asgd["maximize"]) == (
+        1e-2, 1e-4, 0.75, 1e6, 0, False)
+    with pytest.raises(TypeError):
+        SGD(p)  # lr is required
+
+
+@pytest.mark.parametrize(
+    ("factory", "message"),
+    [
+        (lambda p: SGD(p, lr=-0.1), "lr"),
+        (lambda p: SGD(p, lr=0.1, momentum=-0.5), "momentum"),
+        (lambda p: SGD(p, lr=0.1, weight_decay=-1), "weight_decay"),
+        (lambda p: SGD(p, lr=0.1, nesterov=True), "nesterov"),
+        (lambda p: SGD(p, lr=0.1, momentum=0.9, dampening=0.1, nesterov=True), "nesterov"),
+        (lambda p: SGD([], lr=0.1), "empty"),
+        (lambda p: ASGD(p, lr=-1), "lr"),
+        (lambda p: ASGD(p, weight_decay=-1), "weight_decay"),
+        (lambda p: ASGD([]), "empty"),
+    ],
+)
+def test_bad_arguments(factory, message):
+    """Bad arguments raise ValueError naming the argument."""
+    with pytest.raises(ValueError, match=message):
+        factory([torch.nn.Parameter(torch.zeros(2))])
+
+
+@pytest.mark.parametrize("cls", [SGD, ASGD])
+def test_sparse_gradient_is_rejected(cls):
+    """Sparse gradients are not supported: a ValueError says so."""
+    p = torch.nn.Parameter(torch.zeros(3))
+    opt = cls([p], lr=0.1)
+    p.grad = torch.zeros(3).to_sparse()
+    with pytest.raises(ValueError, match="sparse"):
+        opt.step()
+
+
+@pytest.mark.parametrize(
+    "factory",
+    [
+        lambda g: SGD(g, lr=0.1, momentum=0.9, dampening=0.2, enable_global_step=True),
+        lambda g: SGD(g, lr=0.1, momentum=0.9, nesterov=True),
+        lambda g: ASGD(g, lr=0.1, t0=3),
+    ],
+)
+def test_static_state_and_bitwise_resume(factory):
+    """State exists after construction; step keeps keys and storages; resume is bitwise."""
+    params = make_params(torch.float32)
+    opt = factory(groups(params, {}))
+    keys = {id(p): set(s) for p, s in opt.state.items()}
+    assert all(keys[id(p)] for p in params)
+    ptrs = {(id(p), k): v.data_ptr() for p, s in opt.state.items() for k, v in s.items()}
+    gen = torch.Generator().manual_seed(3)
+    grads = [[torch.randn(p.shape, generator=gen) for p in params] for _ in range(10)]
+
+    def run(o, ps, rng):
+        for i in rng:
+            for p, g in zip(ps, grads[i]):
+                p.grad = g.clone()
+            o.step()
+
+    run(opt, params, range(5))
+    assert {id(p): set(s) for p, s in opt.state.items()} == keys
+    assert {(id(p), k): v.data_ptr() for p, s in opt.state.items() for k, v in s.items()} == ptrs
+    saved = {"state": {k: {n: t.clone() for n, t in v.items()} for k, v in opt.state_dict()["state"].items()},
+             "param_groups": opt.state_dict()["param_groups"]}
+    copies = [torch.nn.Parameter(p.detach().clone()) for p in params]
+    run(opt, params, range(5, 10))
+    fresh = factory(groups(copies, {}))
+    fresh.load_state_dict(saved)
+    run(fresh, copies, range(5, 10))
+    for a, b in zip(params, copies):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("dampening", [0.0, 0.5])
+def test_sgd_loads_torch_checkpoint(dampening):
+    """A torch.optim.SGD state dict loads and the run continues on torch's trajectory."""
+    params = make_params(torch.float32)
+    ref = torch.optim.SGD(params, lr=0.05, momentum=0.9, dampening=dampening, foreach=False)
+    gen = torch.Generator().manual_seed(5)
+    grads = [[torch.randn(p.shape, generator=gen) for p in params] for _ in range(8)]
+    for i in range(4):
+        for p, g in zip(params, grads[i]):
+            p.grad = g.clone()
+        ref.step()
+    copies = [torch.nn.Parameter(p.detach().clone()) for p in params]
+    ours = SGD(copies, lr=0.05, momentum=0.9, dampening=dampening)
+    ours.load_state_dict(ref.state_dict())
+    for i in range(4, 8):
+        for p, q, g in zip(params, copies, grads[i]):
+            p.grad, q.grad = g.clone(), g.clone()
+        ref.step()
+        ours.step()
+    for a, b in zip(params, copies):
+        torch.testing.assert_close(a, b)
+
+
+def test_tensor_lr_and_weight_decay_match_numbers():
+    """0-d tensors in the group (as schedulers write them) give the same trajectory."""
+    as_numbers, _ = trajectory(lambda g: SGD(g, lr=0.05, momentum=0.9, weight_decay=0.01), torch.float32)
+
+    def tensors(g):
+        opt = SGD(g, lr=0.05, momentum=0.9, weight_decay=0.01)
+        for group in opt.param_groups:
+            group["lr"] = torch.tensor(0.05)
+            group["weight_decay"] = torch.tensor(0.01)
+        return opt
+
+    as_tensors, _ = trajectory(tensors, torch.float32)
+    for a, b in zip(as_numbers, as_tensors):
+        torch.testing.assert_close(a, b)
+
+
+@pytest.mark.compile
+def test_sgd_step_compiles_once_with_tensor_lr():
+    """torch.compile(fullgraph=True) of the step: no graph break, one compile as lr moves."""
+    torch._dynamo.reset()
+    params = make_params(torch.float32)
+    opt = SGD(params, lr=0.05, momentum=0.9)
+    for group in opt.param_groups:
+        group["lr"] = torch.tensor(0.05)
+    compiled = torch.compile(opt.step, fullgraph=True, backend="eager")
+    counter = torch._dynamo.utils.counters
+    counter.clear()
+    for i in range(4):
+        for p in params:
+            p.grad = torch.ones_like(p)
+        opt.param_groups[0]["lr"].fill_(0.05 / (i + 1))
+        compiled()
+    assert counter["stats"]["unique_graphs"] == 1
