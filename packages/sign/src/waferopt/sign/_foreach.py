@@ -1,0 +1,124 @@
+"""Multi-tensor building blocks of this package's optimizers (private).
+
+Every hyperparameter may be a Python number or a 0-d tensor (a scheduler writes
+0-d tensors into the param groups). The helpers pick the scalar overload of a
+``torch._foreach_*`` op for numbers (fastest) and a tensor formulation otherwise,
+never reading a tensor's value on the host: no ``.item()``, no branch on a value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from waferopt.core import check_sparse
+
+__all__ = [
+    "Hyper",
+    "add_scaled_",
+    "addcdiv_",
+    "addcmul_",
+    "collect",
+    "group_by_device_and_dtype",
+    "is_nonzero_or_tensor",
+    "lerp_",
+    "mul_",
+    "on_device",
+    "run_closure",
+]
+
+Hyper = float | Tensor
+"""A hyperparameter: a Python number or a 0-d tensor."""
+
+
+def run_closure(closure: Callable[[], Any] | None) -> Any:
+    """Evaluate ``closure`` with grad enabled (``step`` itself runs under no_grad)."""
+    if closure is None:
+        return None
+    with torch.enable_grad():
+        return closure()
+
+
+def collect(
+    optimizer_name: str,
+    group: dict[str, Any],
+    state: Any,
+    keys: Iterable[str],
+) -> tuple[list[Tensor], list[Tensor], list[list[Tensor]]]:
+    """Params of ``group`` that have a gradient, their gradients, and the state lists.
+
+    Raises ``ValueError`` for a sparse gradient.
+    """
+    keys = list(keys)
+    params: list[Tensor] = []
+    grads: list[Tensor] = []
+    states: list[list[Tensor]] = [[] for _ in keys]
+    for p in group["params"]:
+        if p.grad is None:
+            continue
+        check_sparse(optimizer_name, p.grad)
+        params.append(p)
+        grads.append(p.grad)
+        s = state[p]
+        for lst, key in zip(states, keys):
+            lst.append(s[key])
+    return params, grads, states
+
+
+def group_by_device_and_dtype(tensorlists: list[list[Tensor]]) -> list[list[list[Tensor]]]:
+    """Split parallel tensor lists into runs of one device and dtype (one run when compiling)."""
+    grouped = torch.optim.Optimizer._group_tensors_by_device_and_dtype(tensorlists)  # type: ignore[arg-type]
+    return [list(lists) for lists, _ in grouped.values()]  # type: ignore[misc]
+
+
+def on_device(value: Hyper, device: torch.device) -> Hyper:
+    """Move a tensor hyperparameter next to the params (a copy only when it lives elsewhere)."""
+    if isinstance(value, Tensor) and value.device != device:
+        return value.to(device=device, non_blocking=True)
+    return value
+
+
+def is_nonzero_or_tensor(value: Hyper) -> bool:
+    """Whether a term scaled by ``value`` must be computed (tensors always: no host read)."""
+    return isinstance(value, Tensor) or value != 0
+
+
+def mul_(xs: list[Tensor], s: Hyper | list[Tensor]) -> None:
+    """``x *= s`` for every x (s a number, a 0-d tensor or a list of 0-d tensors)."""
+    torch._foreach_mul_(xs, s)  # type: ignore[arg-type]
+
+
+def add_scaled_(xs: list[Tensor], ys: list[Tensor], s: Hyper) -> None:
+    """``x += s * y`` for every pair."""
+    if isinstance(s, Tensor):
+        torch._foreach_add_(xs, torch._foreach_mul(ys, s))
+    else:
+        torch._foreach_add_(xs, ys, alpha=s)
+
+
+def addcmul_(xs: list[Tensor], a: list[Tensor], b: list[Tensor], s: Hyper) -> None:
+    """``x += s * a * b`` for every triple."""
+    if isinstance(s, Tensor):
+        torch._foreach_addcmul_(xs, torch._foreach_mul(a, s), b)
+    else:
+        torch._foreach_addcmul_(xs, a, b, value=s)
+
+
+def addcdiv_(xs: list[Tensor], a: list[Tensor], b: list[Tensor], s: Hyper) -> None:
+    """``x += s * a / b`` for every triple."""
+    if isinstance(s, Tensor):
+        torch._foreach_addcdiv_(xs, torch._foreach_mul(a, s), b)
+    else:
+        torch._foreach_addcdiv_(xs, a, b, value=s)
+
+
+def lerp_(xs: list[Tensor], ys: list[Tensor], w: Hyper) -> None:
+    """``x += w * (y - x)`` for every pair."""
+    if isinstance(w, Tensor):
+        w = w.to(dtype=xs[0].dtype) if xs else w  # lerp wants the weight in the data's dtype
+        torch._foreach_lerp_(xs, ys, [w] * len(xs))
+    else:
+        torch._foreach_lerp_(xs, ys, w)
