@@ -109,13 +109,28 @@ def _foreach_asgd(
     # theta <- theta * (1 - lambd * eta) - eta * g'
     decay = torch._foreach_mul(etas, -lambd)
     torch._foreach_add_(decay, 1.0)
+    neg_etas = torch._foreach_neg(etas)
+    weights = mus
+    if params[0].dtype != etas[0].dtype:
+        decay = [d.to(params[0].dtype) for d in decay]
+        neg_etas = [e.to(params[0].dtype) for e in neg_etas]
+        weights = [m.to(params[0].dtype) for m in mus]
     torch._foreach_mul_(params, decay)
-    torch._foreach_sub_(params, torch._foreach_mul(grads, etas))
+    torch._foreach_addcmul_(params, grads, neg_etas)
     # ax <- lerp(ax, theta, mu): exactly theta while mu == 1, no data-dependent branch.
-    for ax, p, mu in zip(axs, params, mus):
-        ax.lerp_(p, mu.to(p.dtype))
-    # eta and mu for the next step, from the step count (float64 arithmetic, as torch's).
-    for step, eta, mu in zip(steps, etas, mus):
-        t = step.to(torch.float64)
-        eta.copy_(lr / (1 + lambd * lr * t) ** alpha)
-        mu.copy_(1.0 / torch.clamp(t - t0, min=1.0))
+    torch._foreach_lerp_(axs, params, weights)
+    # eta and mu for the next step, from the step count:
+    # eta = lr / (1 + lambd * lr * t) ** alpha, mu = 1 / max(1, t - t0).
+    t = [s.to(torch.float64) for s in steps]
+    base = torch._foreach_mul(t, lambd * lr) if not isinstance(lr, torch.Tensor) else torch._foreach_mul(
+        torch._foreach_mul(t, lambd), lr.to(torch.float64)
+    )
+    torch._foreach_add_(base, 1.0)
+    torch._foreach_pow_(base, alpha)
+    torch._foreach_reciprocal_(base)
+    torch._foreach_mul_(base, lr)
+    torch._foreach_copy_(etas, base)
+    since = torch._foreach_sub(t, t0)
+    torch._foreach_clamp_min_(since, 1.0)
+    torch._foreach_reciprocal_(since)
+    torch._foreach_copy_(mus, since)
