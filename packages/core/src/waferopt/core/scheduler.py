@@ -219,7 +219,10 @@ class Scheduler(abc.ABC):
     def step(self, *args: Any, **kwargs: Any) -> None:
         """Advance one step and write the new value into the param groups."""
         self.increment_last_epoch()
-        self._step_count += 1
+        if not torch.compiler.is_compiling():
+            # A Python int that changes every step would be a guard of a compiled
+            # step and recompile it each time; last_epoch (a tensor) is the count.
+            self._step_count += 1
         self._update()
 
     def _update(self) -> None:
