@@ -59,7 +59,13 @@ def tests(session: nox.Session) -> None:
     install_waferopt(session, *TEST_TOOLS)
     test_dirs = [str(d / "tests") for d in distributions() if (d / "tests").is_dir()]
     session.run(
-        "python", "-m", "pytest", *test_dirs, "-p", "no:cacheprovider", *session.posargs,
+        "python",
+        "-m",
+        "pytest",
+        *test_dirs,
+        "-p",
+        "no:cacheprovider",
+        *session.posargs,
         env={"OMP_NUM_THREADS": "1"},
     )
 

@@ -11,9 +11,15 @@ CASES = [
         "SGD momentum=0.9",
         lambda ps: SGD(ps, lr=1e-2, momentum=0.9, weight_decay=1e-4),
         {
-            "fused": lambda ps: torch.optim.SGD(ps, lr=1e-2, momentum=0.9, weight_decay=1e-4, fused=True),
-            "foreach": lambda ps: torch.optim.SGD(ps, lr=1e-2, momentum=0.9, weight_decay=1e-4, foreach=True),
-            "forloop": lambda ps: torch.optim.SGD(ps, lr=1e-2, momentum=0.9, weight_decay=1e-4, foreach=False),
+            "fused": lambda ps: torch.optim.SGD(
+                ps, lr=1e-2, momentum=0.9, weight_decay=1e-4, fused=True
+            ),
+            "foreach": lambda ps: torch.optim.SGD(
+                ps, lr=1e-2, momentum=0.9, weight_decay=1e-4, foreach=True
+            ),
+            "forloop": lambda ps: torch.optim.SGD(
+                ps, lr=1e-2, momentum=0.9, weight_decay=1e-4, foreach=False
+            ),
         },
     ),
     (

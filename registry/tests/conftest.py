@@ -17,7 +17,9 @@ class FakeSite:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def add(self, dist: str, modules: dict[str, str], entry_points: dict[str, str], version: str = "1.0") -> None:
+    def add(
+        self, dist: str, modules: dict[str, str], entry_points: dict[str, str], version: str = "1.0"
+    ) -> None:
         info = self.root / f"{dist.replace('-', '_')}-{version}.dist-info"
         info.mkdir()
         (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")

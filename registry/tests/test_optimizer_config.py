@@ -8,7 +8,12 @@ import logging
 import pytest
 import torch
 
-from waferopt.registry import ConfigError, UnknownNameError, configure_optimizer, configure_optimizer_params
+from waferopt.registry import (
+    ConfigError,
+    UnknownNameError,
+    configure_optimizer,
+    configure_optimizer_params,
+)
 
 
 def model_params():
@@ -29,7 +34,7 @@ def test_input_is_not_mutated():
     """Decision 10: the caller's dict is left as it was."""
     config = {"learning_rate": {"scheduler": "Linear"}, "beta1": 0.9, "momentum": "0.9"}
     before = copy.deepcopy(config)
-    with pytest.warns(UserWarning):
+    with pytest.warns(UserWarning, match="momentum"):
         configure_optimizer_params("SGD", config)
     assert config == before
 
@@ -65,7 +70,9 @@ def test_deprecated_names_are_translated():
         _, kwargs = configure_optimizer_params("SGD", {"lr": 0.1, "weight_decay_rate": 0.01})
     assert kwargs["weight_decay"] == 0.01
     with pytest.raises(ConfigError, match="weight_decay"):
-        configure_optimizer_params("SGD", {"lr": 0.1, "weight_decay_rate": 0.01, "weight_decay": 0.1})
+        configure_optimizer_params(
+            "SGD", {"lr": 0.1, "weight_decay_rate": 0.01, "weight_decay": 0.1}
+        )
 
 
 def test_string_numbers_in_arguments_are_converted():

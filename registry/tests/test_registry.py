@@ -21,7 +21,11 @@ from .conftest import optimizer_plugin
 
 def test_plugin_is_found_by_name_case_insensitively(site):
     """A distribution's entry point registers its names; lookup ignores case."""
-    site.add("demo-plugin", {"demo_mod": optimizer_plugin("demo_mod", "Frobnicate")}, {"demo": "demo_mod"})
+    site.add(
+        "demo-plugin",
+        {"demo_mod": optimizer_plugin("demo_mod", "Frobnicate")},
+        {"demo": "demo_mod"},
+    )
     registry = site.registry()
     cls = registry.resolve("frobnicate", Kind.OPTIMIZER)
     assert cls.__name__ == "TestOpt"
@@ -51,7 +55,9 @@ def test_listing_does_not_import_the_class(site):
 
 def test_plugin_whose_import_raises_is_reported_and_others_work(site):
     """A broken import is reported (distribution, entry point, exception); others load."""
-    site.add("good-plugin", {"good_mod": optimizer_plugin("good_mod", "Good")}, {"good": "good_mod"})
+    site.add(
+        "good-plugin", {"good_mod": optimizer_plugin("good_mod", "Good")}, {"good": "good_mod"}
+    )
     site.add("bad-plugin", {"bad_mod": "raise RuntimeError('boom at import')"}, {"bad": "bad_mod"})
     registry = site.registry()
     assert registry.resolve("Good")
@@ -62,7 +68,9 @@ def test_plugin_whose_import_raises_is_reported_and_others_work(site):
 
 def test_plugin_whose_hook_raises_is_reported(site):
     """A hook that raises is reported with the hook's name; other plugins are unaffected."""
-    site.add("good-plugin", {"good_mod": optimizer_plugin("good_mod", "Good")}, {"good": "good_mod"})
+    site.add(
+        "good-plugin", {"good_mod": optimizer_plugin("good_mod", "Good")}, {"good": "good_mod"}
+    )
     site.add(
         "hook-plugin",
         {
@@ -83,9 +91,17 @@ def test_plugin_whose_hook_raises_is_reported(site):
 
 def test_two_plugins_one_name_is_an_error_naming_both(site):
     """Never a silent pick: the error names both distributions."""
-    site.add("first-plugin", {"first_mod": optimizer_plugin("first_mod", "Twin")}, {"first": "first_mod"})
-    site.add("second-plugin", {"second_mod": optimizer_plugin("second_mod", "twin")}, {"second": "second_mod"})
-    site.add("good-plugin", {"good_mod": optimizer_plugin("good_mod", "Good")}, {"good": "good_mod"})
+    site.add(
+        "first-plugin", {"first_mod": optimizer_plugin("first_mod", "Twin")}, {"first": "first_mod"}
+    )
+    site.add(
+        "second-plugin",
+        {"second_mod": optimizer_plugin("second_mod", "twin")},
+        {"second": "second_mod"},
+    )
+    site.add(
+        "good-plugin", {"good_mod": optimizer_plugin("good_mod", "Good")}, {"good": "good_mod"}
+    )
     registry = site.registry()
     with pytest.raises(PluginConflictError, match="first-plugin") as info:
         registry.resolve("Twin")
@@ -97,7 +113,9 @@ def test_two_plugins_one_name_is_an_error_naming_both(site):
 def test_only_environment_variable_limits_loading(site, monkeypatch):
     """WAFEROPT_PLUGINS loads only the named distributions."""
     site.add("bad-plugin", {"bad_mod": "raise RuntimeError('boom')"}, {"bad": "bad_mod"})
-    site.add("good-plugin", {"good_mod": optimizer_plugin("good_mod", "Good")}, {"good": "good_mod"})
+    site.add(
+        "good-plugin", {"good_mod": optimizer_plugin("good_mod", "Good")}, {"good": "good_mod"}
+    )
     monkeypatch.setenv("WAFEROPT_PLUGINS", "good_plugin")
     registry = site.registry()
     assert registry.failures == []
@@ -123,7 +141,9 @@ def test_unknown_name_suggests_closest(site, monkeypatch):
 
 def test_wrong_kind_is_explained(site):
     """An optimizer asked for as a scheduler says what it is."""
-    with pytest.raises(UnknownNameError, match="registered as an optimizer, not as an LR scheduler"):
+    with pytest.raises(
+        UnknownNameError, match="registered as an optimizer, not as an LR scheduler"
+    ):
         site.registry().resolve("SGD", Kind.LR_SCHEDULER)
 
 
@@ -162,7 +182,12 @@ def test_cli_plugins_lists_names_and_failures(site, capsys, monkeypatch):
     """`waferopt plugins` prints names with kind, distribution, version, and failures."""
     from waferopt.registry import reset_registry
 
-    site.add("good-plugin", {"good_mod": optimizer_plugin("good_mod", "Good")}, {"good": "good_mod"}, version="2.5")
+    site.add(
+        "good-plugin",
+        {"good_mod": optimizer_plugin("good_mod", "Good")},
+        {"good": "good_mod"},
+        version="2.5",
+    )
     site.add("bad-plugin", {"bad_mod": "raise ImportError('missing dep')"}, {"bad": "bad_mod"})
     reset_registry(site.registry())
     assert main(["plugins"]) == 1

@@ -172,8 +172,10 @@ def test_resume_is_bitwise_and_keeps_storages():
     opt = Momentum(ps, enable_global_step=True)
     run(opt, ps, 3)
     saved = opt.state_dict()
-    saved = {"state": {k: {n: t.clone() for n, t in v.items()} for k, v in saved["state"].items()},
-             "param_groups": [dict(g) for g in saved["param_groups"]]}
+    saved = {
+        "state": {k: {n: t.clone() for n, t in v.items()} for k, v in saved["state"].items()},
+        "param_groups": [dict(g) for g in saved["param_groups"]],
+    }
     snapshot = [p.detach().clone() for p in ps]
     run(opt, ps, 3, start=3)
 
@@ -203,8 +205,10 @@ def test_bad_state_dict_raises_and_keeps_old_state(mutate, message):
     opt = Momentum(ps)
     run(opt, ps, 2)
     good = opt.state_dict()
-    sd = {"state": {k: dict(v) for k, v in good["state"].items()},
-          "param_groups": [dict(g, params=list(g["params"])) for g in good["param_groups"]]}
+    sd = {
+        "state": {k: dict(v) for k, v in good["state"].items()},
+        "param_groups": [dict(g, params=list(g["params"])) for g in good["param_groups"]],
+    }
     for v in sd["state"].values():
         v["buf"] = v["buf"] + 100.0
     sd["param_groups"][0]["lr"] = 123.0

@@ -12,7 +12,9 @@ from waferopt.core import LRScheduler, Optimizer, Scheduler, WeightDecaySchedule
 
 class Plain(Optimizer):
     def __init__(self, params, lr=1.0, weight_decay=0.0, momentum=0.9, betas=(0.9, 0.999)):
-        super().__init__(params, dict(lr=lr, weight_decay=weight_decay, momentum=momentum, betas=betas))
+        super().__init__(
+            params, dict(lr=lr, weight_decay=weight_decay, momentum=momentum, betas=betas)
+        )
 
     def preinitialize(self):
         pass
@@ -38,7 +40,9 @@ class Cosine(Scheduler):
 
     def _get_closed_form(self):
         t = torch.clamp(self.step_as_float(), max=self.total_iters)
-        return self.final + (self.initial - self.final) * 0.5 * (1 + torch.cos(math.pi * t / self.total_iters))
+        return self.final + (self.initial - self.final) * 0.5 * (
+            1 + torch.cos(math.pi * t / self.total_iters)
+        )
 
 
 class CosineLR(LRScheduler):
@@ -48,7 +52,9 @@ class CosineLR(LRScheduler):
 
     def _get_closed_form(self):
         t = torch.clamp(self.step_as_float(), max=self.total_iters)
-        return self.final + (self.initial - self.final) * 0.5 * (1 + torch.cos(math.pi * t / self.total_iters))
+        return self.final + (self.initial - self.final) * 0.5 * (
+            1 + torch.cos(math.pi * t / self.total_iters)
+        )
 
 
 class ConstWD(WeightDecayScheduler):
@@ -62,7 +68,12 @@ class ConstWD(WeightDecayScheduler):
 
 def opt(groups=1, **kw):
     ps = [torch.nn.Parameter(torch.zeros(2)) for _ in range(groups)]
-    return Plain([{"params": [p], **({"tags": kw.get("tags")[i]} if "tags" in kw else {})} for i, p in enumerate(ps)])
+    return Plain(
+        [
+            {"params": [p], **({"tags": kw.get("tags")[i]} if "tags" in kw else {})}
+            for i, p in enumerate(ps)
+        ]
+    )
 
 
 def test_value_at_step_zero_is_written_at_construction():

@@ -42,19 +42,25 @@ def trajectory(factory, dtype, group_settings=None, steps=STEPS):
 
 SGD_OPTIONS = [
     dict(momentum=m, dampening=d, nesterov=n, weight_decay=wd, maximize=mx)
-    for m, d, n, wd, mx in itertools.product([0.0, 0.9], [0.0, 0.3], [False, True], [0.0, 0.05], [False, True])
+    for m, d, n, wd, mx in itertools.product(
+        [0.0, 0.9], [0.0, 0.3], [False, True], [0.0, 0.05], [False, True]
+    )
     if not (n and (m == 0 or d != 0))
 ]
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("fused", [None, False])
-@pytest.mark.parametrize("options", SGD_OPTIONS, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()))
+@pytest.mark.parametrize(
+    "options", SGD_OPTIONS, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items())
+)
 def test_sgd_matches_torch(options, fused, dtype):
     """Every option combination, two groups (the second with other lr/weight decay), 50 steps."""
     other = {"lr": 0.02, "weight_decay": 0.1}
     ours, _ = trajectory(lambda g: SGD(g, lr=0.05, fused=fused, **options), dtype, other)
-    ref, _ = trajectory(lambda g: torch.optim.SGD(g, lr=0.05, foreach=False, **options), dtype, other)
+    ref, _ = trajectory(
+        lambda g: torch.optim.SGD(g, lr=0.05, foreach=False, **options), dtype, other
+    )
     for a, b in zip(ours, ref):
         torch.testing.assert_close(a, b, **TOL[dtype])
 
@@ -62,12 +68,20 @@ def test_sgd_matches_torch(options, fused, dtype):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize(
     "options",
-    [dict(), dict(weight_decay=0.05), dict(maximize=True), dict(t0=10.0), dict(t0=5.0, lambd=1e-2, alpha=0.5)],
+    [
+        dict(),
+        dict(weight_decay=0.05),
+        dict(maximize=True),
+        dict(t0=10.0),
+        dict(t0=5.0, lambd=1e-2, alpha=0.5),
+    ],
 )
 def test_asgd_matches_torch_including_average(options, dtype):
     """Parameters and the running average ax follow torch.optim.ASGD."""
     ours, opt = trajectory(lambda g: ASGD(g, lr=0.05, **options), dtype, {"lr": 0.01})
-    ref, ref_opt = trajectory(lambda g: torch.optim.ASGD(g, lr=0.05, foreach=False, **options), dtype, {"lr": 0.01})
+    ref, ref_opt = trajectory(
+        lambda g: torch.optim.ASGD(g, lr=0.05, foreach=False, **options), dtype, {"lr": 0.01}
+    )
     for a, b in zip(ours, ref):
         torch.testing.assert_close(a, b, **TOL[dtype])
         torch.testing.assert_close(opt.state[a]["ax"], ref_opt.state[b]["ax"], **TOL[dtype])
@@ -79,10 +93,22 @@ def test_spec_defaults():
     """Signatures and defaults as the spec gives them."""
     p = [torch.nn.Parameter(torch.zeros(1))]
     sgd = SGD(p, lr=0.1).defaults
-    assert (sgd["momentum"], sgd["dampening"], sgd["weight_decay"], sgd["nesterov"], sgd["maximize"]) == (0, 0, 0, False, False)
+    assert (
+        sgd["momentum"],
+        sgd["dampening"],
+        sgd["weight_decay"],
+        sgd["nesterov"],
+        sgd["maximize"],
+    ) == (0, 0, 0, False, False)
     asgd = ASGD(p).defaults
-    assert (asgd["lr"], asgd["lambd"], asgd["alpha"], asgd["t0"], asgd["weight_decay"], asgd["maximize"]) == (
-        1e-2, 1e-4, 0.75, 1e6, 0, False)
+    assert (
+        asgd["lr"],
+        asgd["lambd"],
+        asgd["alpha"],
+        asgd["t0"],
+        asgd["weight_decay"],
+        asgd["maximize"],
+    ) == (1e-2, 1e-4, 0.75, 1e6, 0, False)
     with pytest.raises(TypeError):
         SGD(p)  # lr is required
 
@@ -144,8 +170,12 @@ def test_static_state_and_bitwise_resume(factory):
     run(opt, params, range(5))
     assert {id(p): set(s) for p, s in opt.state.items()} == keys
     assert {(id(p), k): v.data_ptr() for p, s in opt.state.items() for k, v in s.items()} == ptrs
-    saved = {"state": {k: {n: t.clone() for n, t in v.items()} for k, v in opt.state_dict()["state"].items()},
-             "param_groups": opt.state_dict()["param_groups"]}
+    saved = {
+        "state": {
+            k: {n: t.clone() for n, t in v.items()} for k, v in opt.state_dict()["state"].items()
+        },
+        "param_groups": opt.state_dict()["param_groups"],
+    }
     copies = [torch.nn.Parameter(p.detach().clone()) for p in params]
     run(opt, params, range(5, 10))
     fresh = factory(groups(copies, {}))
@@ -180,7 +210,9 @@ def test_sgd_loads_torch_checkpoint(dampening):
 
 def test_tensor_lr_and_weight_decay_match_numbers():
     """0-d tensors in the group (as schedulers write them) give the same trajectory."""
-    as_numbers, _ = trajectory(lambda g: SGD(g, lr=0.05, momentum=0.9, weight_decay=0.01), torch.float32)
+    as_numbers, _ = trajectory(
+        lambda g: SGD(g, lr=0.05, momentum=0.9, weight_decay=0.01), torch.float32
+    )
 
     def tensors(g):
         opt = SGD(g, lr=0.05, momentum=0.9, weight_decay=0.01)

@@ -17,7 +17,11 @@ from waferopt.registry.optimizer_config import configure_optimizer, configure_op
 from . import lr_scheduler, scheduler, weight_decay_scheduler
 from ._lazy import lazy_names
 
-_SCHEDULER_FUNCTIONS = ("configure_lr_scheduler", "configure_scheduler", "configure_scheduler_params")
+_SCHEDULER_FUNCTIONS = (
+    "configure_lr_scheduler",
+    "configure_scheduler",
+    "configure_scheduler_params",
+)
 
 __all__ = [
     "Optimizer",

@@ -8,7 +8,9 @@ from typing import Any
 from waferopt.core import Kind
 
 
-def lazy_names(module_name: str, kinds: Collection[Kind], static: Collection[str]) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+def lazy_names(
+    module_name: str, kinds: Collection[Kind], static: Collection[str]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """Build ``__getattr__`` and ``__dir__`` for a front-door module.
 
     Attribute access is exact-case (``optim.AdamW``); an unknown or uninstalled name

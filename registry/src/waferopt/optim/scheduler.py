@@ -8,4 +8,6 @@ from ._lazy import lazy_names
 
 __all__ = ["Scheduler"]
 
-__getattr__, __dir__ = lazy_names(__name__, {Kind.SCHEDULER, Kind.LR_SCHEDULER, Kind.WD_SCHEDULER}, __all__)
+__getattr__, __dir__ = lazy_names(
+    __name__, {Kind.SCHEDULER, Kind.LR_SCHEDULER, Kind.WD_SCHEDULER}, __all__
+)

@@ -7,16 +7,47 @@ to say what to ``pip install`` for a name that is not installed, never to load t
 from __future__ import annotations
 
 _LR = [
-    "ConstantLR", "PolynomialLR", "LinearLR", "ExponentialLR", "InverseExponentialTimeDecayLR",
-    "InverseSquareRootDecayLR", "CosineDecayLR", "SequentialLR", "PiecewiseConstantLR",
-    "MultiStepLR", "StepLR", "CosineAnnealingLR", "LambdaLR", "CosineAnnealingWarmRestarts",
-    "MultiplicativeLR", "ChainedScheduler", "ChainedLR", "CyclicLR", "OneCycleLR", "ScalePerParamLR",
+    "ConstantLR",
+    "PolynomialLR",
+    "LinearLR",
+    "ExponentialLR",
+    "InverseExponentialTimeDecayLR",
+    "InverseSquareRootDecayLR",
+    "CosineDecayLR",
+    "SequentialLR",
+    "PiecewiseConstantLR",
+    "MultiStepLR",
+    "StepLR",
+    "CosineAnnealingLR",
+    "LambdaLR",
+    "CosineAnnealingWarmRestarts",
+    "MultiplicativeLR",
+    "ChainedScheduler",
+    "ChainedLR",
+    "CyclicLR",
+    "OneCycleLR",
+    "ScalePerParamLR",
 ]
 _WD = [
-    "ConstantWD", "PolynomialWD", "LinearWD", "ExponentialWD", "InverseExponentialTimeDecayWD",
-    "InverseSquareRootDecayWD", "CosineDecayWD", "SequentialWD", "PiecewiseConstantWD",
-    "MultiStepWD", "StepWD", "CosineAnnealingWD", "LambdaWD", "CosineAnnealingWarmRestartsWD",
-    "MultiplicativeWD", "ChainedWD", "CyclicWD", "OneCycleWD", "ScalePerParamWD",
+    "ConstantWD",
+    "PolynomialWD",
+    "LinearWD",
+    "ExponentialWD",
+    "InverseExponentialTimeDecayWD",
+    "InverseSquareRootDecayWD",
+    "CosineDecayWD",
+    "SequentialWD",
+    "PiecewiseConstantWD",
+    "MultiStepWD",
+    "StepWD",
+    "CosineAnnealingWD",
+    "LambdaWD",
+    "CosineAnnealingWarmRestartsWD",
+    "MultiplicativeWD",
+    "ChainedWD",
+    "CyclicWD",
+    "OneCycleWD",
+    "ScalePerParamWD",
 ]
 
 FIRST_PARTY: dict[str, tuple[str, ...]] = {
@@ -28,7 +59,9 @@ FIRST_PARTY: dict[str, tuple[str, ...]] = {
 }
 
 SPEC_OPTIMIZERS: tuple[str, ...] = tuple(
-    n for dist in ("waferopt-sgd", "waferopt-adam", "waferopt-adaptive", "waferopt-sign") for n in FIRST_PARTY[dist]
+    n
+    for dist in ("waferopt-sgd", "waferopt-adam", "waferopt-adaptive", "waferopt-sign")
+    for n in FIRST_PARTY[dist]
 )
 SPEC_LR_SCHEDULERS: tuple[str, ...] = tuple(_LR)
 SPEC_WD_SCHEDULERS: tuple[str, ...] = tuple(_WD)

@@ -73,7 +73,9 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
     if len(rows) > 1:
         _print_table(rows, out)
     else:
-        print("no waferopt plugins installed (pip install waferopt-sgd, waferopt-adam, ...)", file=out)
+        print(
+            "no waferopt plugins installed (pip install waferopt-sgd, waferopt-adam, ...)", file=out
+        )
     if report["conflicts"]:
         print("\nnames registered by more than one plugin (an error when used):", file=out)
         for name, providers in report["conflicts"].items():
@@ -90,9 +92,13 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="waferopt", description="waferopt optimizers and schedulers")
+    parser = argparse.ArgumentParser(
+        prog="waferopt", description="waferopt optimizers and schedulers"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    plugins = sub.add_parser("plugins", help="list installed optimizers and schedulers, and broken plugins")
+    plugins = sub.add_parser(
+        "plugins", help="list installed optimizers and schedulers, and broken plugins"
+    )
     plugins.add_argument("--json", action="store_true", help="print JSON")
     plugins.set_defaults(func=_cmd_plugins)
     _add_modelzoo_commands(sub)

@@ -26,7 +26,15 @@ from typing import Any
 
 import pluggy
 
-from waferopt.core import ENTRY_POINT_GROUP, PROJECT_NAME, HookSpecs, Kind, Optimizer, Registration, Scheduler
+from waferopt.core import (
+    ENTRY_POINT_GROUP,
+    PROJECT_NAME,
+    HookSpecs,
+    Kind,
+    Optimizer,
+    Registration,
+    Scheduler,
+)
 
 from ._catalogue import canonical_name, distribution_for
 from .errors import NotInstalledError, PluginConflictError, PluginLoadError, UnknownNameError
@@ -56,7 +64,9 @@ class PluginInfo:
 
     @property
     def label(self) -> str:
-        return f"{self.distribution} {self.version} (entry point {self.entry_point!r} = {self.value})"
+        return (
+            f"{self.distribution} {self.version} (entry point {self.entry_point!r} = {self.value})"
+        )
 
 
 RUNTIME = PluginInfo("<runtime>", "", "<runtime>", "Registry.add")
@@ -173,10 +183,14 @@ class Registry:
     def _discover(self) -> None:
         for ep in self._entry_points():
             info = _plugin_info(ep)
-            if self._only is not None and not {
-                _normalize_dist(info.distribution),
-                _normalize_dist(info.entry_point),
-            } & self._only:
+            if (
+                self._only is not None
+                and not {
+                    _normalize_dist(info.distribution),
+                    _normalize_dist(info.entry_point),
+                }
+                & self._only
+            ):
                 continue
             try:
                 module = ep.load()
@@ -241,8 +255,12 @@ class Registry:
         self._ensure_loaded()
         if isinstance(registration, type):
             registration = Registration(
-                registration.__name__, kind or _infer_kind(registration), registration,
-                description=(registration.__doc__ or "").strip().splitlines()[0] if registration.__doc__ else "",
+                registration.__name__,
+                kind or _infer_kind(registration),
+                registration,
+                description=(registration.__doc__ or "").strip().splitlines()[0]
+                if registration.__doc__
+                else "",
             )
         entry = Entry(registration, RUNTIME)
         entry.load()
@@ -272,12 +290,18 @@ class Registry:
     def conflicts(self) -> dict[str, list[Entry]]:
         """Names that more than one registration claims."""
         self._ensure_loaded()
-        return {name: list(es) for name, es in self._index.items() if len({(e.plugin, e.registration.target_path) for e in es}) > 1}
+        return {
+            name: list(es)
+            for name, es in self._index.items()
+            if len({(e.plugin, e.registration.target_path) for e in es}) > 1
+        }
 
     def names(self, kinds: Collection[Kind] | Kind | None = None) -> list[str]:
         """Registered names (not aliases), sorted, optionally of some kinds only."""
         kinds = _kinds(kinds)
-        return sorted({e.name for e in self.entries if kinds is None or e.kind in kinds}, key=str.lower)
+        return sorted(
+            {e.name for e in self.entries if kinds is None or e.kind in kinds}, key=str.lower
+        )
 
     def find(self, name: str, kinds: Collection[Kind] | Kind | None = None) -> Entry | None:
         """The entry registered under ``name`` (case-insensitive), or None.
@@ -314,12 +338,20 @@ class Registry:
             raise self.unknown(name, kinds)
         return entry.load()
 
-    def unknown(self, name: Any, kinds: Collection[Kind] | Kind | None = None, path: str = "") -> UnknownNameError:
+    def unknown(
+        self, name: Any, kinds: Collection[Kind] | Kind | None = None, path: str = ""
+    ) -> UnknownNameError:
         """The error for a name that is not registered (with install hint or suggestions)."""
         kinds = _kinds(kinds)
-        what = " or ".join(_KIND_LABEL[k] for k in sorted(kinds, key=list(Kind).index)) if kinds else "name"
+        what = (
+            " or ".join(_KIND_LABEL[k] for k in sorted(kinds, key=list(Kind).index))
+            if kinds
+            else "name"
+        )
         if not isinstance(name, str):
-            return UnknownNameError(f"expected the name of an {what} as a string, got {name!r}", path)
+            return UnknownNameError(
+                f"expected the name of an {what} as a string, got {name!r}", path
+            )
         dist = distribution_for(name)
         other = self.find(name) if kinds is not None else None
         if other is not None:
@@ -337,8 +369,14 @@ class Registry:
         close = _closest(name, candidates)
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         listing = ", ".join(candidates) if candidates else "none installed"
-        failed = f" ({len(self.failures)} plugin(s) failed to load: run `waferopt plugins`)" if self.failures else ""
-        return UnknownNameError(f"unknown {what} {name!r}.{hint} Installed: {listing}{failed}", path)
+        failed = (
+            f" ({len(self.failures)} plugin(s) failed to load: run `waferopt plugins`)"
+            if self.failures
+            else ""
+        )
+        return UnknownNameError(
+            f"unknown {what} {name!r}.{hint} Installed: {listing}{failed}", path
+        )
 
 
 def _article(label: str) -> str:

@@ -48,16 +48,24 @@ _PAIRS = {
 _PLACEHOLDER_LR = 0.1
 
 
-def _translate_pairs(kwargs: dict[str, Any], parameters: Mapping[str, inspect.Parameter], path: str) -> dict[str, Any]:
+def _translate_pairs(
+    kwargs: dict[str, Any], parameters: Mapping[str, inspect.Parameter], path: str
+) -> dict[str, Any]:
     out = dict(kwargs)
     for new, (first, second) in _PAIRS.items():
         if new not in parameters or (first not in out and second not in out):
             continue
         if new in out:
             given = [k for k in (first, second) if k in out]
-            raise ConfigError(f"both {given} (deprecated) and {new!r} are given; keep only {new!r}", path)
+            raise ConfigError(
+                f"both {given} (deprecated) and {new!r} are given; keep only {new!r}", path
+            )
         default = parameters[new].default
-        pair = list(default) if isinstance(default, (tuple, list)) and len(default) == 2 else [None, None]
+        pair = (
+            list(default)
+            if isinstance(default, (tuple, list)) and len(default) == 2
+            else [None, None]
+        )
         for index, old in enumerate((first, second)):
             if old in out:
                 warnings.warn(
@@ -112,7 +120,11 @@ def configure_optimizer_params(
     if isinstance(learning_rate, bool):
         raise ConfigError(f"expected a number or a schedule, got {learning_rate!r}", lr_key)
     is_number = isinstance(learning_rate, (int, float, torch.Tensor))
-    if learning_rate is not None and not is_number and not isinstance(learning_rate, (dict, list, tuple)):
+    if (
+        learning_rate is not None
+        and not is_number
+        and not isinstance(learning_rate, (dict, list, tuple))
+    ):
         raise ConfigError(
             f"expected a number or a schedule (a dict or a list of dicts), got {type(learning_rate).__name__} "
             f"{learning_rate!r}",
@@ -129,7 +141,11 @@ def configure_optimizer_params(
             continue
         if name in ("lr", "learning_rate"):
             if is_number:
-                cls_kwargs[name] = float(learning_rate) if not isinstance(learning_rate, torch.Tensor) else learning_rate
+                cls_kwargs[name] = (
+                    float(learning_rate)
+                    if not isinstance(learning_rate, torch.Tensor)
+                    else learning_rate
+                )
             elif param.default is inspect.Parameter.empty:
                 logger.info(
                     "%s: 'lr' is required and the learning rate is a schedule; using %s until the "
@@ -145,12 +161,14 @@ def configure_optimizer_params(
         cls_kwargs.update({k: coerce_numbers(v, k) for k, v in remaining.items()})
         remaining = {}
 
-    dropped = {k: v for k, v in remaining.items()}
+    dropped = dict(remaining)
     if dropped:
         trainer = sorted(k for k in dropped if k in TRAINER_KEYS)
         unknown = sorted(k for k in dropped if k not in TRAINER_KEYS)
         if trainer:
-            logger.info("%s: keys for the trainer, not passed to the optimizer: %s", cls.__name__, trainer)
+            logger.info(
+                "%s: keys for the trainer, not passed to the optimizer: %s", cls.__name__, trainer
+            )
         if unknown:
             logger.warning(
                 "%s got %d unexpected and unused parameters: %s (it takes: %s)",
@@ -160,7 +178,9 @@ def configure_optimizer_params(
                 ", ".join(n for n in parameters if n not in ("lr", "learning_rate")),
             )
         for key in unknown:
-            close = difflib.get_close_matches(key, [n for n in parameters if n not in cls_kwargs], n=1, cutoff=0.75)
+            close = difflib.get_close_matches(
+                key, [n for n in parameters if n not in cls_kwargs], n=1, cutoff=0.75
+            )
             if close:
                 warnings.warn(
                     f"{cls.__name__}: unknown key {key!r} was dropped; did you mean {close[0]!r}?",

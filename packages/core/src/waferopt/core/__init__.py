@@ -7,8 +7,22 @@ from __future__ import annotations
 
 from ._version import __version__
 from .optimizer import Optimizer
-from .plugins import ENTRY_POINT_GROUP, PROJECT_NAME, HookSpecs, Kind, Registration, hookimpl, hookspec
-from .scheduler import LRScheduler, Scheduler, WeightDecayScheduler, read_group_value, write_group_value
+from .plugins import (
+    ENTRY_POINT_GROUP,
+    PROJECT_NAME,
+    HookSpecs,
+    Kind,
+    Registration,
+    hookimpl,
+    hookspec,
+)
+from .scheduler import (
+    LRScheduler,
+    Scheduler,
+    WeightDecayScheduler,
+    read_group_value,
+    write_group_value,
+)
 from .validation import check_betas, check_non_negative, check_params_not_empty, check_sparse
 
 __all__ = [

@@ -6,7 +6,7 @@ import abc
 import copy
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Optional
+from typing import Any
 from weakref import WeakKeyDictionary
 
 import torch
@@ -14,7 +14,7 @@ from torch.utils.hooks import RemovableHandle
 
 __all__ = ["Optimizer", "ZeroGradHook"]
 
-ZeroGradHook = Callable[["Optimizer", tuple, dict], Optional[tuple]]
+ZeroGradHook = Callable[["Optimizer", tuple, dict], tuple | None]
 """``hook(optimizer, args, kwargs) -> None | (new_args, new_kwargs)``."""
 
 
@@ -171,7 +171,9 @@ class Optimizer(torch.optim.Optimizer, abc.ABC):
         tensors are updated in place.
         """
         if not isinstance(state_dict, Mapping) or not {"state", "param_groups"} <= set(state_dict):
-            raise ValueError("optimizer state_dict must be a mapping with 'state' and 'param_groups'")
+            raise ValueError(
+                "optimizer state_dict must be a mapping with 'state' and 'param_groups'"
+            )
         for pre_hook in self._optimizer_load_state_dict_pre_hooks.values():
             result = pre_hook(self, state_dict)
             if result is not None:
@@ -270,4 +272,3 @@ def _is_number(value: Any) -> bool:
     if isinstance(value, torch.Tensor):
         return value.dim() == 0
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-

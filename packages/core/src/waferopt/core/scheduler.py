@@ -210,7 +210,10 @@ class Scheduler(abc.ABC):
                 stacklevel=2,
             )
         value = self._get_closed_form().to(self.value_dtype)
-        return [value if self._should_apply_to_param_group(g) else None for g in self.optimizer.param_groups]
+        return [
+            value if self._should_apply_to_param_group(g) else None
+            for g in self.optimizer.param_groups
+        ]
 
     def increment_last_epoch(self) -> None:
         """Advance ``last_epoch`` by one, in place."""
@@ -267,7 +270,9 @@ class Scheduler(abc.ABC):
         scheduler are loaded does not matter.
         """
         if not isinstance(state_dict, dict) or "last_epoch" not in state_dict:
-            raise ValueError(f"{type(self).__name__}.load_state_dict: expected a dict with 'last_epoch'")
+            raise ValueError(
+                f"{type(self).__name__}.load_state_dict: expected a dict with 'last_epoch'"
+            )
         unknown = sorted(set(state_dict) - set(self.__dict__) - {"_step_count"})
         if unknown:
             raise ValueError(
@@ -276,7 +281,9 @@ class Scheduler(abc.ABC):
             )
         step = torch.as_tensor(state_dict["last_epoch"])
         if step.dim() != 0 or step.is_floating_point():
-            raise ValueError(f"{type(self).__name__}.load_state_dict: last_epoch must be an integer")
+            raise ValueError(
+                f"{type(self).__name__}.load_state_dict: last_epoch must be an integer"
+            )
         for key, value in state_dict.items():
             if key in ("last_epoch", "_step_count", "_last_value"):
                 continue

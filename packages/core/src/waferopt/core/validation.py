@@ -14,7 +14,9 @@ __all__ = ["check_betas", "check_non_negative", "check_params_not_empty", "check
 def _as_float(name: str, value: Any) -> float:
     if isinstance(value, torch.Tensor):
         if value.numel() != 1:
-            raise ValueError(f"Invalid {name}: expected a number or a 0-d tensor, got shape {tuple(value.shape)}")
+            raise ValueError(
+                f"Invalid {name}: expected a number or a 0-d tensor, got shape {tuple(value.shape)}"
+            )
         return float(value.detach().cpu())
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"Invalid {name}: expected a number, got {type(value).__name__} {value!r}")
@@ -31,11 +33,15 @@ def check_non_negative(name: str, value: Any) -> None:
 def check_betas(name: str, betas: Any, count: int = 2) -> None:
     """Raise ``ValueError`` unless ``betas`` holds ``count`` numbers in [0, 1)."""
     if not isinstance(betas, Sequence) or isinstance(betas, str) or len(betas) != count:
-        raise ValueError(f"Invalid {name}: expected a sequence of {count} numbers in [0, 1), got {betas!r}")
+        raise ValueError(
+            f"Invalid {name}: expected a sequence of {count} numbers in [0, 1), got {betas!r}"
+        )
     for index, beta in enumerate(betas):
         number = _as_float(f"{name}[{index}]", beta)
         if not 0.0 <= number < 1.0:
-            raise ValueError(f"Invalid {name} parameter at index {index}: {beta} (expected 0 <= beta < 1)")
+            raise ValueError(
+                f"Invalid {name} parameter at index {index}: {beta} (expected 0 <= beta < 1)"
+            )
 
 
 def check_params_not_empty(params: Any) -> list:

@@ -60,7 +60,9 @@ class ASGD(Optimizer):
         check_non_negative("learning rate (lr)", lr)
         check_non_negative("weight_decay", weight_decay)
         check_non_negative("lambd", lambd)
-        defaults = dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay, maximize=maximize)
+        defaults = dict(
+            lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay, maximize=maximize
+        )
         # The step counter drives eta and mu: it is always kept.
         del enable_global_step
         super().__init__(check_params_not_empty(params), defaults, enable_global_step=True)
@@ -72,7 +74,9 @@ class ASGD(Optimizer):
                 state = self.state[p]
                 if "eta" in state:
                     continue
-                state["eta"] = torch.as_tensor(lr, dtype=torch.float32).detach().clone().to(p.device)
+                state["eta"] = (
+                    torch.as_tensor(lr, dtype=torch.float32).detach().clone().to(p.device)
+                )
                 state["mu"] = torch.ones((), dtype=torch.float32, device=p.device)
                 state["ax"] = torch.zeros_like(p, memory_format=torch.preserve_format)
 
@@ -92,7 +96,9 @@ class ASGD(Optimizer):
                 check_sparse("ASGD", g)
             states = [self.state[p] for p in params]
             lists = [[s[k] for s in states] for k in ("step", "eta", "mu", "ax")]
-            for _, (ps, gs, steps, etas, mus, axs) in group_by_device_and_dtype(params, grads, *lists).items():
+            for _, (ps, gs, steps, etas, mus, axs) in group_by_device_and_dtype(
+                params, grads, *lists
+            ).items():
                 _foreach_asgd(ps, gs, steps, etas, mus, axs, group)
         return loss
 
@@ -122,8 +128,10 @@ def _foreach_asgd(
     # eta and mu for the next step, from the step count:
     # eta = lr / (1 + lambd * lr * t) ** alpha, mu = 1 / max(1, t - t0).
     t = [s.to(torch.float64) for s in steps]
-    base = torch._foreach_mul(t, lambd * lr) if not isinstance(lr, torch.Tensor) else torch._foreach_mul(
-        torch._foreach_mul(t, lambd), lr.to(torch.float64)
+    base = (
+        torch._foreach_mul(t, lambd * lr)
+        if not isinstance(lr, torch.Tensor)
+        else torch._foreach_mul(torch._foreach_mul(t, lambd), lr.to(torch.float64))
     )
     torch._foreach_add_(base, 1.0)
     torch._foreach_pow_(base, alpha)

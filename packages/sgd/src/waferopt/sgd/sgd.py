@@ -64,7 +64,9 @@ class SGD(Optimizer):
         check_non_negative("weight_decay", weight_decay)
         check_non_negative("dampening", dampening)
         if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("Invalid nesterov: Nesterov momentum requires momentum > 0 and dampening = 0")
+            raise ValueError(
+                "Invalid nesterov: Nesterov momentum requires momentum > 0 and dampening = 0"
+            )
         defaults = dict(
             lr=lr,
             momentum=momentum,
@@ -81,13 +83,17 @@ class SGD(Optimizer):
             for key in ("lr", "momentum", "dampening", "weight_decay"):
                 check_non_negative(key, group[key])
             if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
-                raise ValueError("Invalid nesterov: Nesterov momentum requires momentum > 0 and dampening = 0")
+                raise ValueError(
+                    "Invalid nesterov: Nesterov momentum requires momentum > 0 and dampening = 0"
+                )
             if is_zero(group["momentum"]):
                 continue
             for p in group["params"]:
                 state = self.state[p]
                 if "momentum_buffer" not in state:
-                    state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                    state["momentum_buffer"] = torch.zeros_like(
+                        p, memory_format=torch.preserve_format
+                    )
                 if not is_zero(group["dampening"]) and "first_step" not in state:
                     # 1.0 until the first step: the buffer then takes the gradient undamped.
                     state["first_step"] = torch.ones((), dtype=torch.float32, device=p.device)
@@ -129,11 +135,18 @@ class SGD(Optimizer):
                 torch._foreach_add_([self.state[p]["step"] for p in params], 1.0)
             has_buffer = "momentum_buffer" in self.state[params[0]]
             bufs = [self.state[p]["momentum_buffer"] for p in params] if has_buffer else []
-            first = [self.state[p]["first_step"] for p in params] if has_buffer and "first_step" in self.state[params[0]] else []
-            numbers = not any(
-                isinstance(group[k], torch.Tensor) for k in ("momentum", "dampening", "weight_decay")
+            first = (
+                [self.state[p]["first_step"] for p in params]
+                if has_buffer and "first_step" in self.state[params[0]]
+                else []
             )
-            use_fused = group["fused"] is not False and numbers and not first and fused_supported(params)
+            numbers = not any(
+                isinstance(group[k], torch.Tensor)
+                for k in ("momentum", "dampening", "weight_decay")
+            )
+            use_fused = (
+                group["fused"] is not False and numbers and not first and fused_supported(params)
+            )
             for (_, _), (ps, gs, bs, fs) in group_by_device_and_dtype(
                 params, grads, bufs or [None] * len(params), first or [None] * len(params)
             ).items():
