@@ -1,0 +1,16 @@
+"""An example third-party waferopt plugin: the Adan optimizer and a WSD schedule.
+
+It is the template a plugin author copies. Nothing in waferopt names this
+package: its ``pyproject.toml`` declares an entry point in the group
+``waferopt`` that points at :mod:`waferopt_example_plugin.plugin`, and
+``waferopt.optim.configure_optimizer("Adan", ...)`` finds it once installed.
+"""
+
+from __future__ import annotations
+
+from .adan import Adan
+from .wsd import WarmupStableDecayLR
+
+__version__ = "0.1.0"
+
+__all__ = ["Adan", "WarmupStableDecayLR", "__version__"]
