@@ -101,8 +101,7 @@ def configure_optimizer_params(
     if not isinstance(kwargs, Mapping):
         raise ConfigError(f"optimizer arguments must be a mapping, got {type(kwargs).__name__}")
     cls = get_registry().resolve(optimizer_type, Kind.OPTIMIZER)
-    parameters = dict(inspect.signature(cls.__init__).parameters)
-    parameters.pop("self", None)
+    parameters = dict(inspect.signature(cls).parameters)
     names = list(parameters)
     if not names or names[0] != "params":
         raise ConfigError(f"{cls.__name__}.__init__ must take 'params' first, got {names[:1]}")

@@ -175,7 +175,7 @@ class Optimizer(torch.optim.Optimizer, abc.ABC):
                 "optimizer state_dict must be a mapping with 'state' and 'param_groups'"
             )
         for pre_hook in self._optimizer_load_state_dict_pre_hooks.values():
-            result = pre_hook(self, state_dict)
+            result = pre_hook(self, state_dict)  # type: ignore[arg-type]
             if result is not None:
                 state_dict = result
         state_dict = self.convert_state_dict(dict(state_dict))

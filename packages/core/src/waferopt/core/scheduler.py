@@ -294,7 +294,7 @@ class Scheduler(abc.ABC):
         self._update()
 
 
-class LRScheduler(Scheduler, torch.optim.lr_scheduler.LRScheduler):
+class LRScheduler(Scheduler, torch.optim.lr_scheduler.LRScheduler):  # type: ignore[misc]
     """A scheduler of the learning rate (``param_group_key == "lr"``).
 
     Also an instance of ``torch.optim.lr_scheduler.LRScheduler`` for libraries that

@@ -28,8 +28,8 @@ def added_scaled(
 ) -> list[torch.Tensor]:
     """``tensors + scale * others`` as new tensors (the inputs are left alone)."""
     if isinstance(scale, torch.Tensor):
-        return torch._foreach_add(tensors, torch._foreach_mul(others, scale))
-    return torch._foreach_add(tensors, others, alpha=scale)
+        return list(torch._foreach_add(tensors, torch._foreach_mul(others, scale)))
+    return list(torch._foreach_add(tensors, others, alpha=scale))
 
 
 def group_by_device_and_dtype(

@@ -109,13 +109,13 @@ def _foreach_asgd(
     lr, lambd, alpha, t0 = group["lr"], group["lambd"], group["alpha"], group["t0"]
     torch._foreach_add_(steps, 1.0)
     if group["maximize"]:
-        grads = torch._foreach_neg(grads)
+        grads = list(torch._foreach_neg(grads))
     if not is_zero(group["weight_decay"]):
         grads = added_scaled(grads, params, group["weight_decay"])
     # theta <- theta * (1 - lambd * eta) - eta * g'
-    decay = torch._foreach_mul(etas, -lambd)
+    decay = list(torch._foreach_mul(etas, -lambd))
     torch._foreach_add_(decay, 1.0)
-    neg_etas = torch._foreach_neg(etas)
+    neg_etas = list(torch._foreach_neg(etas))
     weights = mus
     if params[0].dtype != etas[0].dtype:
         decay = [d.to(params[0].dtype) for d in decay]

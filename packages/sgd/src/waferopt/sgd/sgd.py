@@ -181,7 +181,7 @@ def _fused_sgd(params: list, grads: list, bufs: list, group: dict[str, Any]) -> 
 def _foreach_sgd(params: list, grads: list, bufs: list, first: list, group: dict[str, Any]) -> None:
     lr, wd = group["lr"], group["weight_decay"]
     if group["maximize"]:
-        grads = torch._foreach_neg(grads)
+        grads = list(torch._foreach_neg(grads))
     if not is_zero(wd):
         grads = added_scaled(grads, params, wd)
     if bufs:
