@@ -1,0 +1,380 @@
+"""``build(model, config)``: a Model Zoo ``optimizer:`` block → optimizer, param groups, schedulers."""
+
+from __future__ import annotations
+
+import inspect
+import re
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from waferopt.core import Kind, LRScheduler, Optimizer, Scheduler
+
+from .._normalize import coerce_numbers
+from ..discovery import get_registry
+from ..errors import ConfigError, ConfigErrors, UnknownNameError, join_path
+from ..optimizer_config import _PAIRS, configure_optimizer_params
+from .formats import OptimizerSpec, load_config, parse_config
+from .param_groups import ParamGroupInfo, build_param_groups
+
+__all__ = ["BuildResult", "Report", "build", "inspect_config"]
+
+_DEPRECATED_OPTIMIZER_KEYS = {old for pair in _PAIRS.values() for old in pair}
+
+
+@dataclass
+class BuildResult:
+    """What :func:`build` returns.
+
+    Attributes:
+        optimizer: the optimizer, over the param groups Model Zoo would make.
+        schedulers: its schedulers, in config order (step each once per optimizer step).
+        trainer_settings: the trainer keys of the optimizer block (``max_gradient_norm``,
+            ``loss_scaling_factor``, ``grad_accum_steps``, ``log_summaries``, ...), which
+            the optimizer does not take and waferopt does not apply.
+        param_groups: one :class:`ParamGroupInfo` per optimizer param group.
+        format: ``"legacy"`` or ``"trainer"``.
+        optimizer_kwargs: the arguments the optimizer class was given (without params).
+        ignored_keys: optimizer-block keys the optimizer class does not take (dropped).
+    """
+
+    optimizer: Optimizer
+    schedulers: list[Scheduler]
+    trainer_settings: dict[str, Any]
+    param_groups: list[ParamGroupInfo]
+    format: str = "trainer"
+    optimizer_kwargs: dict[str, Any] = field(default_factory=dict)
+    ignored_keys: list[str] = field(default_factory=list)
+
+    def step_schedulers(self) -> None:
+        """Step every scheduler once (after ``optimizer.step()``)."""
+        for scheduler in self.schedulers:
+            scheduler.step()
+
+    @property
+    def lr_schedulers(self) -> list[Scheduler]:
+        """The schedulers that drive the learning rate."""
+        return [s for s in self.schedulers if s.param_group_key == "lr"]
+
+
+@dataclass
+class Report:
+    """The outcome of :func:`inspect_config`: a build, or every problem found."""
+
+    result: BuildResult | None
+    errors: list[ConfigError]
+    spec: OptimizerSpec | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and self.result is not None
+
+
+class _StandInOptimizer(Optimizer):
+    """An optimizer with no update, so schedulers can be checked when the real one fails."""
+
+    def __init__(self, groups: list[dict[str, Any]]) -> None:
+        super().__init__(groups, {"lr": 0.1, "weight_decay": 0.0})
+
+    def preinitialize(self) -> None:
+        pass
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> Any:  # pragma: no cover - never stepped
+        raise RuntimeError("the stand-in optimizer does not step")
+
+
+def _stand_in_groups(spec: OptimizerSpec | None, groups: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """Param groups for the stand-in: the real ones, else one per declared tag."""
+    if groups:
+        return [
+            {k: v for k, v in g.items() if k != "params"} | {"params": [torch.zeros(1, requires_grad=True)]}
+            for g in groups
+        ]
+    out: list[dict[str, Any]] = [{"params": [torch.zeros(1, requires_grad=True)]}]
+    filters = spec.tag_filters if spec is not None else None
+    if isinstance(filters, Mapping):
+        filters = [filters]
+    tags = []
+    if isinstance(filters, (list, tuple)):
+        tags = [f["tag"] for f in filters if isinstance(f, Mapping) and isinstance(f.get("tag"), str)]
+    for tag in dict.fromkeys(tags):
+        out.append({"params": [torch.zeros(1, requires_grad=True)], "tags": {tag}})
+    if spec is not None and spec.adjust_learning_rate:
+        for g in out:
+            g["adjust_learning_rate"] = 1.0
+    return out
+
+
+def _relocate(
+    exc: ConfigError, prefix: str, *, key_paths: Mapping[str, str] | None = None
+) -> list[ConfigError]:
+    """``exc`` (or each error of a ``ConfigErrors``) with its path put under ``prefix``.
+
+    With ``key_paths``, a path whose first key is known is re-rooted at that key's path
+    (keys that came from ``optim_params`` keep theirs).
+    """
+    if isinstance(exc, ConfigErrors):
+        return [e for inner in exc.errors for e in _relocate(inner, prefix, key_paths=key_paths)]
+    path = exc.path
+    if key_paths and path:
+        head = re.match(r"[^.\[]*", path).group(0)  # type: ignore[union-attr]
+        if head in key_paths:
+            return [type(exc)(exc.message, key_paths[head] + path[len(head):])]
+    return [type(exc)(exc.message, join_path(prefix, path))]
+
+
+def _as_config_error(exc: BaseException, path: str) -> ConfigError:
+    return ConfigError(str(exc) or type(exc).__name__, path)
+
+
+def _constructor_error_path(spec: OptimizerSpec, cls_kwargs: Mapping[str, Any], message: str) -> str:
+    """Guess which argument a constructor's ValueError is about, from its message."""
+    lowered = message.lower()
+    for key in sorted(cls_kwargs, key=len, reverse=True):
+        if key in ("lr", "learning_rate"):
+            if "learning rate" in lowered or "(lr)" in lowered or " lr " in lowered:
+                return spec.learning_rate_path
+            continue
+        if f" {key}" in lowered or f"{key} " in lowered or f"{key}[" in lowered or f"{key}:" in lowered:
+            return spec.key_path(key)
+    return spec.path or "optimizer"
+
+
+def _scheduler_functions() -> tuple[Any, Any]:
+    try:
+        from .. import schedulers_config
+    except ImportError as exc:  # pragma: no cover - only before the schedulers land
+        raise ConfigError(
+            f"scheduler support is not available (waferopt.registry.schedulers_config: {exc})"
+        ) from exc
+    return schedulers_config.configure_lr_scheduler, schedulers_config.configure_scheduler
+
+
+def _is_schedule(value: Any) -> bool:
+    return isinstance(value, (Mapping, list, tuple))
+
+
+def _build_schedulers(
+    optimizer: Optimizer, spec: OptimizerSpec, errors: list[ConfigError]
+) -> list[Scheduler]:
+    schedulers: list[Scheduler] = []
+    adjusted = any("adjust_learning_rate" in g for g in optimizer.param_groups)
+    lr = spec.learning_rate
+    if spec.schedulers is not None and spec.learning_rate is not None and _is_schedule(lr):
+        errors.append(
+            ConfigError(
+                f"the learning rate is a schedule and '{spec.schedulers_path}' is given too; "
+                "keep one of them",
+                spec.schedulers_path,
+            )
+        )
+        return schedulers
+    needed = bool(spec.schedulers) or (
+        spec.schedulers is None and lr is not None and (spec.format == "legacy" or _is_schedule(lr))
+    )
+    if needed:
+        try:
+            configure_lr_scheduler, configure_scheduler = _scheduler_functions()
+        except ConfigError as exc:
+            errors.append(exc)
+            return schedulers
+
+    if spec.schedulers is None:
+        # Model Zoo's legacy flow: the learning_rate value is the schedule (a number is a
+        # ConstantLR); the trainer's a schedule written in place of a number likewise.
+        if lr is None or (spec.format == "trainer" and not _is_schedule(lr)):
+            if adjusted and spec.format == "trainer":
+                warnings.warn(
+                    f"{spec.adjust_learning_rate_path}: the param groups carry LR factors but no "
+                    "LR scheduler applies them (Model Zoo applies them through ScalePerParamLR); "
+                    "add a schedulers: entry",
+                    UserWarning,
+                    stacklevel=4,
+                )
+            return schedulers
+        try:
+            scheduler = configure_lr_scheduler(optimizer, lr, adjusted or None)
+        except ConfigError as exc:
+            errors.extend(_relocate(exc, spec.learning_rate_path))
+            return schedulers
+        except (ValueError, TypeError, RuntimeError, AssertionError) as exc:
+            errors.append(_as_config_error(exc, spec.learning_rate_path))
+            return schedulers
+        if scheduler is not None:
+            schedulers.append(scheduler)
+        return schedulers
+
+    scale_per_param = None
+    if adjusted:
+        try:
+            scale_per_param = get_registry().resolve("ScalePerParamLR", Kind.LR_SCHEDULER)
+        except ConfigError as exc:
+            errors.append(exc.at(spec.schedulers_path))
+            return schedulers
+    for index, item in enumerate(spec.schedulers):
+        item_path = f"{spec.schedulers_path}[{index}]"
+        try:
+            scheduler = configure_scheduler(optimizer, item)
+        except ConfigError as exc:
+            errors.extend(_relocate(exc, item_path))
+            continue
+        except (ValueError, TypeError, RuntimeError, AssertionError) as exc:
+            errors.append(_as_config_error(exc, item_path))
+            continue
+        if (
+            scale_per_param is not None
+            and isinstance(scheduler, LRScheduler)
+            and not isinstance(scheduler, scale_per_param)
+        ):
+            scheduler = scale_per_param(optimizer, scheduler)
+        schedulers.append(scheduler)
+    return schedulers
+
+
+def _ignored_keys(spec: OptimizerSpec, cls: type) -> list[str]:
+    parameters = inspect.signature(cls.__init__).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return []
+    taken = set(parameters) | {"learning_rate", "lr"} | _DEPRECATED_OPTIMIZER_KEYS
+    return sorted(k for k in spec.kwargs if k not in taken)
+
+
+def inspect_config(
+    model: torch.nn.Module,
+    config: Any,
+    *,
+    lr_adjustment_groups: Mapping[str, Any] | None = None,
+    norm_types: Iterable[type] | None = None,
+) -> Report:
+    """Build what ``config`` asks for, collecting every problem instead of stopping.
+
+    When the optimizer cannot be built, its schedulers are still checked, against a
+    stand-in optimizer with the same param groups. See :func:`build`.
+    """
+    errors: list[ConfigError] = []
+    try:
+        loaded = load_config(config)
+    except ConfigError as exc:
+        return Report(None, [exc])
+    spec, parse_errors = parse_config(loaded)
+    errors.extend(parse_errors)
+    if spec is None:
+        return Report(None, errors)
+
+    groups: list[dict[str, Any]] | None = None
+    infos: list[ParamGroupInfo] = []
+    if not isinstance(model, torch.nn.Module):
+        errors.append(ConfigError(f"model must be a torch.nn.Module, got {type(model).__name__}"))
+    else:
+        try:
+            groups, infos = build_param_groups(
+                model,
+                weight_decay=spec.weight_decay,
+                adjust_learning_rate=spec.adjust_learning_rate,
+                tag_filters=spec.tag_filters,
+                lr_adjustment_groups=lr_adjustment_groups,
+                norm_types=norm_types,
+                path=spec.path,
+                adjust_learning_rate_path=spec.adjust_learning_rate_path or None,
+                tag_filters_path=spec.tag_filters_path or None,
+            )
+        except ConfigError as exc:
+            errors.extend(exc.errors if isinstance(exc, ConfigErrors) else [exc])
+
+    optimizer: Optimizer | None = None
+    cls_kwargs: dict[str, Any] = {}
+    ignored: list[str] = []
+    if isinstance(spec.name, str) and spec.name:
+        try:
+            cls, cls_kwargs = configure_optimizer_params(spec.name, spec.kwargs)
+            ignored = _ignored_keys(spec, cls)
+        except UnknownNameError as exc:
+            errors.append(type(exc)(exc.message, spec.name_path))
+            cls = None
+        except ConfigError as exc:
+            key_paths = {**spec.key_paths, "learning_rate": spec.learning_rate_path}
+            errors.extend(_relocate(exc, spec.path, key_paths=key_paths))
+            cls = None
+        if cls is not None and groups is not None:
+            if not any(g["params"] for g in groups):
+                errors.append(ConfigError("the model has no trainable parameters", spec.path))
+            else:
+                try:
+                    optimizer = cls(groups, **cls_kwargs)
+                except (ValueError, TypeError) as exc:
+                    path = _constructor_error_path(spec, cls_kwargs, str(exc))
+                    errors.append(ConfigError(f"{cls.__name__}: {exc}", path))
+
+    target = optimizer if optimizer is not None else _StandInOptimizer(_stand_in_groups(spec, groups))
+    schedulers = _build_schedulers(target, spec, errors)
+
+    settings = {k: coerce_numbers(v, join_path(spec.path, k)) for k, v in spec.trainer_settings.items()}
+    if errors or optimizer is None:
+        return Report(None, errors, spec)
+    result = BuildResult(
+        optimizer=optimizer,
+        schedulers=schedulers,
+        trainer_settings=settings,
+        param_groups=infos,
+        format=spec.format,
+        optimizer_kwargs=cls_kwargs,
+        ignored_keys=ignored,
+    )
+    return Report(result, [], spec)
+
+
+def build(
+    model: torch.nn.Module,
+    config: Any,
+    *,
+    lr_adjustment_groups: Mapping[str, Any] | None = None,
+    norm_types: Iterable[type] | None = None,
+) -> BuildResult:
+    """Build the optimizer, its param groups and its schedulers from a Model Zoo config.
+
+    ``config`` is a whole Model Zoo YAML config (a mapping, or the path of a YAML
+    file), or its ``optimizer:`` block alone, in either format:
+
+    * legacy: ``optimizer: {optimizer_type: AdamW, learning_rate: <number or
+      schedule>, weight_decay: ..., adjust_learning_rate: {...}, params: [...]}``;
+    * trainer: ``optimizer: {AdamW: {...}}`` with ``schedulers: [{Name: {...}}, ...]``
+      (at the top level or under ``trainer.init``).
+
+    Param groups are made as Model Zoo makes them (see
+    :mod:`waferopt.registry.modelzoo.param_groups`); LR schedulers are wrapped in
+    ``ScalePerParamLR`` when the groups carry ``adjust_learning_rate`` factors.
+    Trainer keys are returned in :attr:`BuildResult.trainer_settings`. Deprecated
+    1.x names are translated with a ``DeprecationWarning``, YAML numeric strings
+    converted with a warning, and ``config`` is not mutated.
+
+    Example:
+        >>> import torch
+        >>> from waferopt.optim import build
+        >>> model = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.LayerNorm(4))
+        >>> built = build(model, {"optimizer": {"optimizer_type": "SGD", "learning_rate": 0.1,
+        ...                                     "weight_decay": 1e-4, "max_gradient_norm": 1.0}})
+        >>> [g["weight_decay"] for g in built.optimizer.param_groups]
+        [0.0001, 0.0]
+        >>> built.trainer_settings
+        {'max_gradient_norm': 1.0}
+
+    Args:
+        model: the model whose trainable parameters to optimize.
+        config: the config mapping or YAML path.
+        lr_adjustment_groups: layer type → glob(s) for ``adjust_learning_rate`` keys
+            (default: the model's ``lr_adjustment_groups`` attribute, else Model Zoo's
+            ``embedding`` and ``decoder_kernel``).
+        norm_types: normalization module classes whose parameters get no weight decay.
+
+    Raises:
+        ConfigError: for one problem, :class:`~waferopt.registry.ConfigErrors` for
+            several; each names its key path (``optimizer.learning_rate[1].total_iters``).
+    """
+    report = inspect_config(model, config, lr_adjustment_groups=lr_adjustment_groups, norm_types=norm_types)
+    ConfigErrors.raise_if_any(report.errors)
+    assert report.result is not None
+    return report.result
