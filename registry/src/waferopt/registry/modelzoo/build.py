@@ -87,11 +87,14 @@ class _StandInOptimizer(Optimizer):
         raise RuntimeError("the stand-in optimizer does not step")
 
 
-def _stand_in_groups(spec: OptimizerSpec | None, groups: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+def _stand_in_groups(
+    spec: OptimizerSpec | None, groups: list[dict[str, Any]] | None
+) -> list[dict[str, Any]]:
     """Param groups for the stand-in: the real ones, else one per declared tag."""
     if groups:
         return [
-            {k: v for k, v in g.items() if k != "params"} | {"params": [torch.zeros(1, requires_grad=True)]}
+            {k: v for k, v in g.items() if k != "params"}
+            | {"params": [torch.zeros(1, requires_grad=True)]}
             for g in groups
         ]
     out: list[dict[str, Any]] = [{"params": [torch.zeros(1, requires_grad=True)]}]
@@ -100,7 +103,9 @@ def _stand_in_groups(spec: OptimizerSpec | None, groups: list[dict[str, Any]] | 
         filters = [filters]
     tags = []
     if isinstance(filters, (list, tuple)):
-        tags = [f["tag"] for f in filters if isinstance(f, Mapping) and isinstance(f.get("tag"), str)]
+        tags = [
+            f["tag"] for f in filters if isinstance(f, Mapping) and isinstance(f.get("tag"), str)
+        ]
     for tag in dict.fromkeys(tags):
         out.append({"params": [torch.zeros(1, requires_grad=True)], "tags": {tag}})
     if spec is not None and spec.adjust_learning_rate:
@@ -123,7 +128,7 @@ def _relocate(
     if key_paths and path:
         head = re.match(r"[^.\[]*", path).group(0)  # type: ignore[union-attr]
         if head in key_paths:
-            return [type(exc)(exc.message, key_paths[head] + path[len(head):])]
+            return [type(exc)(exc.message, key_paths[head] + path[len(head) :])]
     return [type(exc)(exc.message, join_path(prefix, path))]
 
 
@@ -131,7 +136,9 @@ def _as_config_error(exc: BaseException, path: str) -> ConfigError:
     return ConfigError(str(exc) or type(exc).__name__, path)
 
 
-def _constructor_error_path(spec: OptimizerSpec, cls_kwargs: Mapping[str, Any], message: str) -> str:
+def _constructor_error_path(
+    spec: OptimizerSpec, cls_kwargs: Mapping[str, Any], message: str
+) -> str:
     """Guess which argument a constructor's ValueError is about, from its message."""
     lowered = message.lower()
     for key in sorted(cls_kwargs, key=len, reverse=True):
@@ -139,7 +146,12 @@ def _constructor_error_path(spec: OptimizerSpec, cls_kwargs: Mapping[str, Any], 
             if "learning rate" in lowered or "(lr)" in lowered or " lr " in lowered:
                 return spec.learning_rate_path
             continue
-        if f" {key}" in lowered or f"{key} " in lowered or f"{key}[" in lowered or f"{key}:" in lowered:
+        if (
+            f" {key}" in lowered
+            or f"{key} " in lowered
+            or f"{key}[" in lowered
+            or f"{key}:" in lowered
+        ):
             return spec.key_path(key)
     return spec.path or "optimizer"
 
@@ -309,10 +321,14 @@ def inspect_config(
                     path = _constructor_error_path(spec, cls_kwargs, str(exc))
                     errors.append(ConfigError(f"{cls.__name__}: {exc}", path))
 
-    target = optimizer if optimizer is not None else _StandInOptimizer(_stand_in_groups(spec, groups))
+    target = (
+        optimizer if optimizer is not None else _StandInOptimizer(_stand_in_groups(spec, groups))
+    )
     schedulers = _build_schedulers(target, spec, errors)
 
-    settings = {k: coerce_numbers(v, join_path(spec.path, k)) for k, v in spec.trainer_settings.items()}
+    settings = {
+        k: coerce_numbers(v, join_path(spec.path, k)) for k, v in spec.trainer_settings.items()
+    }
     if errors or optimizer is None:
         return Report(None, errors, spec)
     result = BuildResult(
@@ -374,7 +390,9 @@ def build(
         ConfigError: for one problem, :class:`~waferopt.registry.ConfigErrors` for
             several; each names its key path (``optimizer.learning_rate[1].total_iters``).
     """
-    report = inspect_config(model, config, lr_adjustment_groups=lr_adjustment_groups, norm_types=norm_types)
+    report = inspect_config(
+        model, config, lr_adjustment_groups=lr_adjustment_groups, norm_types=norm_types
+    )
     ConfigErrors.raise_if_any(report.errors)
     assert report.result is not None
     return report.result

@@ -45,7 +45,9 @@ def add_commands(subparsers: Any) -> None:
     )
     plot.add_argument("config", help="a Model Zoo YAML config (either optimizer format)")
     plot.add_argument("--steps", type=int, required=True, help="number of steps to draw")
-    plot.add_argument("-o", "--output", default="schedule.png", help="image file (default schedule.png)")
+    plot.add_argument(
+        "-o", "--output", default="schedule.png", help="image file (default schedule.png)"
+    )
     plot.add_argument("--model", default="gpt", help=_MODEL_HELP)
     plot.set_defaults(func=_run_plot)
 
@@ -79,7 +81,10 @@ def check_command(config: str, model_name: str = "gpt", out: TextIO | None = Non
         for line in describe_errors(report.errors):
             print(line, file=out)
         if any("matches no trainable parameter" in e.message for e in report.errors):
-            print(f"  (the parameters are those of the model {model_name!r}; choose another with --model)", file=out)
+            print(
+                f"  (the parameters are those of the model {model_name!r}; choose another with --model)",
+                file=out,
+            )
     if notes:
         print(f"warnings: {len(notes)}", file=out)
         for note in notes:
@@ -99,7 +104,9 @@ def plot_schedule(result: Any, steps: int, output: str, title: str = "") -> None
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError as exc:
-        raise ImportError("waferopt plot needs matplotlib: pip install 'waferopt-registry[plot]'") from exc
+        raise ImportError(
+            "waferopt plot needs matplotlib: pip install 'waferopt-registry[plot]'"
+        ) from exc
 
     marks = [m for s in result.schedulers for m in milestones(s)]
     series = trace(result, steps)
@@ -117,7 +124,10 @@ def plot_schedule(result: Any, steps: int, output: str, title: str = "") -> None
                 extra.append(f"lr x{info.adjust_learning_rate:g}")
             extra.append(f"{info.size} params")
             ax.plot(
-                range(steps), values, styles[index % len(styles)], linewidth=1.6,
+                range(steps),
+                values,
+                styles[index % len(styles)],
+                linewidth=1.6,
                 label=f"{name} ({'; '.join(extra)})",
             )
         key_marks = [m for m in marks if m.key == key and 0 < m.step < steps]
@@ -126,8 +136,12 @@ def plot_schedule(result: Any, steps: int, output: str, title: str = "") -> None
         top = ax.get_ylim()[1]
         for m in key_marks:
             ax.annotate(
-                f"{m.step}", (m.step, top), xytext=(2, -10), textcoords="offset points",
-                fontsize=8, color="0.3",
+                f"{m.step}",
+                (m.step, top),
+                xytext=(2, -10),
+                textcoords="offset points",
+                fontsize=8,
+                color="0.3",
             )
         ax.set_ylabel(label)
         ax.grid(True, alpha=0.3)
@@ -139,7 +153,9 @@ def plot_schedule(result: Any, steps: int, output: str, title: str = "") -> None
     plt.close(fig)
 
 
-def plot_command(config: str, steps: int, output: str, model_name: str = "gpt", out: TextIO | None = None) -> int:
+def plot_command(
+    config: str, steps: int, output: str, model_name: str = "gpt", out: TextIO | None = None
+) -> int:
     """Run ``waferopt plot``; returns the exit status."""
     out = out or sys.stdout
     if steps < 1:
@@ -151,8 +167,16 @@ def plot_command(config: str, steps: int, output: str, model_name: str = "gpt", 
             print(line, file=out)
         return 1
     assert report.result is not None
-    plot_schedule(report.result, steps, output, title=f"{config} ({report.result.format} format, model {model_name})")
-    print(f"wrote {output}: lr and weight_decay of {len(report.result.param_groups)} param groups over {steps} steps", file=out)
+    plot_schedule(
+        report.result,
+        steps,
+        output,
+        title=f"{config} ({report.result.format} format, model {model_name})",
+    )
+    print(
+        f"wrote {output}: lr and weight_decay of {len(report.result.param_groups)} param groups over {steps} steps",
+        file=out,
+    )
     for note in notes:
         print(f"  - {note}", file=out)
     return 0

@@ -88,9 +88,13 @@ def scheduler_lines(scheduler: Scheduler, indent: str = "  ", offset: int = 0) -
         head += f" [from step {offset}]"
     lines = [indent + head]
     if children:
-        starts = [offset] + ([offset + m for m in ms] if ms is not None else [offset] * (len(children) - 1))
+        starts = [offset] + (
+            [offset + m for m in ms] if ms is not None else [offset] * (len(children) - 1)
+        )
         for child, start in zip(children, starts):
-            lines.extend(scheduler_lines(child, indent + "    ", start if ms is not None else offset))
+            lines.extend(
+                scheduler_lines(child, indent + "    ", start if ms is not None else offset)
+            )
     return lines
 
 
@@ -143,7 +147,10 @@ def trace(result: BuildResult, steps: int) -> dict[str, list[list[float]]]:
     ...], "weight_decay": [...]}``, one list per group.
     """
     groups = result.optimizer.param_groups
-    out: dict[str, list[list[float]]] = {"lr": [[] for _ in groups], "weight_decay": [[] for _ in groups]}
+    out: dict[str, list[list[float]]] = {
+        "lr": [[] for _ in groups],
+        "weight_decay": [[] for _ in groups],
+    }
     for step in range(steps):
         for key, series in out.items():
             for index, group in enumerate(groups):
@@ -181,7 +188,9 @@ def describe_result(result: BuildResult) -> list[str]:
     args = ", ".join(f"{k}={_fmt(v)}" for k, v in result.optimizer_kwargs.items())
     lines = [f"format: {result.format}", f"optimizer: {type(opt).__name__}({args})"]
     if result.ignored_keys:
-        lines.append(f"  ignored keys (not arguments of {type(opt).__name__}): {', '.join(result.ignored_keys)}")
+        lines.append(
+            f"  ignored keys (not arguments of {type(opt).__name__}): {', '.join(result.ignored_keys)}"
+        )
     if result.trainer_settings:
         settings = ", ".join(f"{k}={_fmt(v)}" for k, v in result.trainer_settings.items())
         lines.append(f"trainer settings (not applied by the optimizer): {settings}")

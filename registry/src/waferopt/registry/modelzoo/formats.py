@@ -229,14 +229,18 @@ def parse_config(config: Mapping[str, Any]) -> tuple[OptimizerSpec | None, list[
                 raw_kwargs[key] = value
                 key_paths[key] = join_path(nested_path, str(key))
         else:
-            errors.append(ConfigError(f"expected a mapping, got {type(nested).__name__}", nested_path))
+            errors.append(
+                ConfigError(f"expected a mapping, got {type(nested).__name__}", nested_path)
+            )
 
     for key in [k for k in raw_kwargs if k in SETTINGS_KEYS]:
         settings[key] = raw_kwargs.pop(key)
         key_paths.pop(key, None)
 
     try:
-        raw_kwargs = translate_deprecated(raw_kwargs, {"weight_decay_rate": "weight_decay"}, kwargs_path)
+        raw_kwargs = translate_deprecated(
+            raw_kwargs, {"weight_decay_rate": "weight_decay"}, kwargs_path
+        )
         if "weight_decay" in raw_kwargs and "weight_decay_rate" in key_paths:
             key_paths["weight_decay"] = key_paths.pop("weight_decay_rate")
     except ConfigError as exc:
@@ -268,7 +272,9 @@ def parse_config(config: Mapping[str, Any]) -> tuple[OptimizerSpec | None, list[
         wd = 0.0
     if isinstance(wd, bool) or not isinstance(wd, (int, float)):
         errors.append(
-            ConfigError(f"expected a number, got {type(wd).__name__} {wd!r}", spec.key_path("weight_decay"))
+            ConfigError(
+                f"expected a number, got {type(wd).__name__} {wd!r}", spec.key_path("weight_decay")
+            )
         )
         wd = 0.0
     elif wd < 0:

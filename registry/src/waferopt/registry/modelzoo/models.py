@@ -98,7 +98,9 @@ class TinyGPT(nn.Module):
     types match as they do on the real model.
     """
 
-    def __init__(self, vocab: int = 32, width: int = 32, heads: int = 2, layers: int = 2, length: int = 16) -> None:
+    def __init__(
+        self, vocab: int = 32, width: int = 32, heads: int = 2, layers: int = 2, length: int = 16
+    ) -> None:
         super().__init__()
         self.embedding_layer = _Embedding(vocab, width, length)
         self.transformer_decoder = _Decoder(width, heads, layers)
@@ -114,7 +116,9 @@ class _Block(nn.Module):
         self.norm1 = nn.LayerNorm(width)
         self.attn = nn.Linear(width, width)
         self.norm2 = nn.LayerNorm(width)
-        self.mlp = nn.Sequential(nn.Linear(width, 2 * width), nn.GELU(), nn.Linear(2 * width, width))
+        self.mlp = nn.Sequential(
+            nn.Linear(width, 2 * width), nn.GELU(), nn.Linear(2 * width, width)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.attn(self.norm1(x))
@@ -150,7 +154,9 @@ class TinyDINO(nn.Module):
     """A small DINO-style student: ``backbone.*`` (ViT-like blocks) and ``head.*``
     (projection MLP and ``head.last_layer``), the names DINO configs tag."""
 
-    def __init__(self, in_features: int = 16, width: int = 16, depth: int = 2, out: int = 32) -> None:
+    def __init__(
+        self, in_features: int = 16, width: int = 16, depth: int = 2, out: int = 32
+    ) -> None:
         super().__init__()
         self.backbone = _Backbone(in_features, width, depth)
         self.head = _Head(width, out)

@@ -100,9 +100,7 @@ class ParamGroupInfo:
         return len(self.names)
 
 
-def is_no_decay(
-    model: torch.nn.Module, name: str, norm_types: Sequence[type] = NORM_TYPES
-) -> bool:
+def is_no_decay(model: torch.nn.Module, name: str, norm_types: Sequence[type] = NORM_TYPES) -> bool:
     """Whether Model Zoo puts parameter ``name`` of ``model`` in the weight_decay=0 group.
 
     True for a name containing ``"bias"`` and for a parameter of a normalization
@@ -117,7 +115,9 @@ def is_no_decay(
             module = model.get_submodule(".".join(parts[:depth]))
         except AttributeError:
             continue
-        if isinstance(module, tuple(norm_types)) or type(module).__name__.lower().endswith("rmsnorm"):
+        if isinstance(module, tuple(norm_types)) or type(module).__name__.lower().endswith(
+            "rmsnorm"
+        ):
             return True
     return False
 
@@ -152,19 +152,27 @@ def _parse_tag_filters(
         item_path = f"{path}[{index}]"
         if not isinstance(item, Mapping):
             errors.append(
-                ConfigError(f"expected a mapping {{params: [globs], tag: name}}, got {item!r}", item_path)
+                ConfigError(
+                    f"expected a mapping {{params: [globs], tag: name}}, got {item!r}", item_path
+                )
             )
             continue
         unknown = sorted(set(map(str, item)) - {"params", "tag"})
         if unknown:
             errors.append(
-                ConfigError(f"unknown key(s) {unknown}; a filter takes 'params' and 'tag'", item_path)
+                ConfigError(
+                    f"unknown key(s) {unknown}; a filter takes 'params' and 'tag'", item_path
+                )
             )
         tag = item.get("tag")
         if "tag" not in item:
             errors.append(ConfigError("missing 'tag' (the name of the group)", item_path))
         elif not isinstance(tag, str) or not tag:
-            errors.append(ConfigError(f"expected a tag name (a string), got {tag!r}", join_path(item_path, "tag")))
+            errors.append(
+                ConfigError(
+                    f"expected a tag name (a string), got {tag!r}", join_path(item_path, "tag")
+                )
+            )
             tag = None
         if "params" not in item:
             errors.append(ConfigError("missing 'params' (a glob or a list of globs)", item_path))
@@ -246,7 +254,9 @@ def _adjustment_partition(
         key_path = join_path(path, str(key))
         value = coerce_number(value, key_path)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            errors.append(ConfigError(f"expected a number (the LR factor), got {value!r}", key_path))
+            errors.append(
+                ConfigError(f"expected a number (the LR factor), got {value!r}", key_path)
+            )
             continue
         if value < 0:
             errors.append(ConfigError(f"the LR factor must be >= 0, got {value!r}", key_path))
