@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from waferopt.core import Kind, Optimizer
+from waferopt.registry.modelzoo import build
 from waferopt.registry.optimizer_config import configure_optimizer, configure_optimizer_params
 
 from . import lr_scheduler, scheduler, weight_decay_scheduler
@@ -25,6 +26,7 @@ _SCHEDULER_FUNCTIONS = (
 
 __all__ = [
     "Optimizer",
+    "build",
     "configure_lr_scheduler",
     "configure_optimizer",
     "configure_optimizer_params",
