@@ -121,7 +121,7 @@ def _foreach_adadelta(
     weight_decay: F.Hyper,
     maximize: bool,
 ) -> None:
-    for p, g, v, u in F.group_by_device_and_dtype([params, grads, square_avgs, acc_deltas]):
+    for p, g, v, u in F.runs([params, grads, square_avgs, acc_deltas]):
         device = p[0].device
         lr_, rho_, eps_, wd = (F.on_device(x, device) for x in (lr, rho, eps, weight_decay))
         if maximize:
@@ -133,11 +133,11 @@ def _foreach_adadelta(
                 g = torch._foreach_add(g, p, alpha=wd)
         F.mul_(v, rho_)
         F.addcmul_(v, g, g, 1 - rho_)
+        # delta = sqrt((u + eps) / (v + eps)) * g: one square root instead of two
         std = torch._foreach_add(v, eps_)
-        torch._foreach_sqrt_(std)
         delta = torch._foreach_add(u, eps_)
-        torch._foreach_sqrt_(delta)
         torch._foreach_div_(delta, std)
+        torch._foreach_sqrt_(delta)
         torch._foreach_mul_(delta, g)
         F.mul_(u, rho_)
         F.addcmul_(u, delta, delta, 1 - rho_)

@@ -178,7 +178,7 @@ def _foreach_adagrad(
     eps: F.Hyper,
     maximize: bool,
 ) -> None:
-    for device_params, device_grads, device_sums, device_steps in F.group_by_device_and_dtype(
+    for device_params, device_grads, device_sums, device_steps in F.runs(
         [params, grads, sums, steps]
     ):
         device = device_params[0].device

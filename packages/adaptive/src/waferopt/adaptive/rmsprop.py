@@ -156,7 +156,7 @@ def _foreach_rmsprop(
         lists.append(grad_avgs)
     if momentum_buffers is not None:
         lists.append(momentum_buffers)
-    for run in F.group_by_device_and_dtype(lists):
+    for run in F.runs(lists):
         p, g, v = run[0], run[1], run[2]
         rest = run[3:]
         gbar = rest.pop(0) if grad_avgs is not None else None

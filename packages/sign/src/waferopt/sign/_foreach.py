@@ -8,7 +8,7 @@ never reading a tensor's value on the host: no ``.item()``, no branch on a value
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import torch
@@ -28,6 +28,7 @@ __all__ = [
     "mul_",
     "on_device",
     "run_closure",
+    "runs",
 ]
 
 Hyper = float | Tensor
@@ -122,3 +123,52 @@ def lerp_(xs: list[Tensor], ys: list[Tensor], w: Hyper) -> None:
         torch._foreach_lerp_(xs, ys, [w] * len(xs))
     else:
         torch._foreach_lerp_(xs, ys, w)
+
+
+CPU_CHUNK_BYTES = 1 << 19
+"""Bytes per tensor list that one CPU chunk holds (512 KiB, measured best on a 1 MiB-L2 core)."""
+
+
+def runs(tensorlists: list[list[Tensor]], *, split: bool = True) -> Iterator[list[list[Tensor]]]:
+    """The runs a multi-tensor kernel should process, one after the other.
+
+    Lists are first split by device and dtype. On the GPU (and under
+    ``torch.compile``) each such run is processed whole: one fused kernel per op. On
+    the CPU a ``torch._foreach_*`` op is a loop over the tensors, so running one op
+    over a whole 16 MB list and then the next streams everything from memory once per
+    op; instead the run is cut into chunks of about :data:`CPU_CHUNK_BYTES` per list,
+    each processed by every op while it is in cache. With ``split``, a tensor larger
+    than a chunk is cut into flat views (for elementwise kernels only, and only when
+    every list holds a contiguous tensor of the same size there).
+    """
+    for lists in group_by_device_and_dtype(tensorlists):
+        first = lists[0][0]
+        if torch.compiler.is_compiling() or first.device.type != "cpu":
+            yield lists
+            continue
+        limit = max(CPU_CHUNK_BYTES // first.element_size(), 1)
+        pending: list[list[Tensor]] = [[] for _ in lists]
+        size = 0
+        for i in range(len(lists[0])):
+            tensors = [lst[i] for lst in lists]
+            numel = tensors[0].numel()
+            if (
+                split
+                and numel > limit
+                and all(t.numel() == numel and t.is_contiguous() for t in tensors)
+            ):
+                if size:
+                    yield pending
+                    pending, size = [[] for _ in lists], 0
+                blocks = [t.view(-1).split(limit) for t in tensors]
+                for j in range(len(blocks[0])):
+                    yield [[b[j]] for b in blocks]
+                continue
+            if size and size + numel > limit:
+                yield pending
+                pending, size = [[] for _ in lists], 0
+            for lst, t in zip(pending, tensors):
+                lst.append(t)
+            size += numel
+        if size or pending[0]:
+            yield pending

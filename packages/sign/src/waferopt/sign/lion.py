@@ -105,7 +105,7 @@ def _foreach_lion(
     beta2: F.Hyper,
     weight_decay: F.Hyper,
 ) -> None:
-    for p, g, m in F.group_by_device_and_dtype([params, grads, exp_avgs]):
+    for p, g, m in F.runs([params, grads, exp_avgs]):
         device = p[0].device
         lr_, b1, b2, wd = (F.on_device(x, device) for x in (lr, beta1, beta2, weight_decay))
         if F.is_nonzero_or_tensor(wd):

@@ -138,20 +138,13 @@ def _foreach_rprop(
     step_size_min: float,
     step_size_max: float,
 ) -> None:
-    for p, g, prev, delta in F.group_by_device_and_dtype([params, grads, prevs, step_sizes]):
+    for p, g, prev, delta in F.runs([params, grads, prevs, step_sizes]):
         agreement = torch._foreach_mul(g, prev)
-        factors = []
-        flipped = []
-        for s in agreement:
+        for s, d, gi in zip(agreement, delta, g):
             neg = s.lt(0)
             # f = etaplus where s > 0, etaminus where s < 0, 1 elsewhere (exact constants)
             f = torch.where(s.gt(0), etaplus, torch.where(neg, etaminus, s.new_ones(())))
-            factors.append(f)
-            flipped.append(neg)
-        torch._foreach_mul_(delta, factors)
-        torch._foreach_clamp_min_(delta, step_size_min)
-        torch._foreach_clamp_max_(delta, step_size_max)
-        for gi, neg in zip(g, flipped):
+            d.mul_(f).clamp_(step_size_min, step_size_max)
             gi.masked_fill_(neg, 0)  # Cerebras: written into p.grad
         torch._foreach_addcmul_(p, torch._foreach_sign(g), delta, value=-1)
         torch._foreach_copy_(prev, g)
