@@ -88,6 +88,11 @@ class OptimizerSpec:
         return self.key_paths.get(key, join_path(self.path, key))
 
 
+_MODEL_ZOO_SECTIONS = frozenset(
+    {"model", "train_input", "eval_input", "runconfig", "sparsity", "trainer", "precision"}
+)
+
+
 def load_config(source: Any) -> dict[str, Any]:
     """A config as a new dict: from a mapping (deep-copied), or a YAML file path.
 
@@ -152,7 +157,8 @@ def _locate(config: Mapping[str, Any]) -> tuple[Any, str, Any, str, bool]:
         )
     if "optimizer_type" in config:  # the legacy block on its own
         return config, "", None, "schedulers", False
-    if len(config) == 1 or (len(config) == 2 and "schedulers" in config):
+    sections = set(map(str, config)) - {"schedulers"}
+    if len(sections) == 1 and not sections & _MODEL_ZOO_SECTIONS:
         # the trainer block on its own: {AdamW: {...}} (and maybe its schedulers)
         block = {k: v for k, v in config.items() if k != "schedulers"}
         return block, "", config.get("schedulers"), "schedulers", "schedulers" in config
@@ -270,6 +276,8 @@ def parse_config(config: Mapping[str, Any]) -> tuple[OptimizerSpec | None, list[
         raw_kwargs["weight_decay"] = wd
     if wd is None:
         wd = 0.0
+    if isinstance(wd, bool) or not isinstance(wd, (int, float)) or wd < 0:
+        raw_kwargs.pop("weight_decay", None)  # reported here, not again by the optimizer
     if isinstance(wd, bool) or not isinstance(wd, (int, float)):
         errors.append(
             ConfigError(
