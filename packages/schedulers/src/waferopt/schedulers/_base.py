@@ -172,6 +172,9 @@ class KeyedScheduler(Scheduler):
         return cache[key]
 
     def state_dict(self) -> dict[str, Any]:
+        """As :meth:`waferopt.core.Scheduler.state_dict`, with ``last_epoch`` copied so that
+        the dict is a snapshot (stepping on does not change a dict already taken)."""
         state = super().state_dict()
         state.pop("_tensor_cache", None)
+        state["last_epoch"] = self.last_epoch.detach().clone()
         return state

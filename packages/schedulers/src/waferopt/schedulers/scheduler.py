@@ -785,20 +785,38 @@ class _Composite(KeyedScheduler):
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Load the children's states (when given), then this scheduler's.
+
+        The children are evaluated at local steps computed from this scheduler's step,
+        so a state dict holding only ``last_epoch`` restores the values too.
+        """
+        if not isinstance(state_dict, dict):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: expected a dict")
         state = dict(state_dict)
         children_states = state.pop(self._children_attr, None)
         children = self._children()
-        if children_states is None or len(children_states) != len(children):
+        unknown = sorted(set(state) - set(self.__dict__) - {"_step_count"})
+        if unknown:  # checked before any child is touched
             raise ValueError(
-                f"{type(self).__name__}.load_state_dict: expected {self._children_attr!r} with "
-                f"{len(children)} scheduler states, got {children_states!r:.200}"
+                f"{type(self).__name__}.load_state_dict: unknown keys {unknown}; "
+                f"expected a subset of {sorted(self.state_dict())}"
             )
-        for child, child_state in zip(children, children_states):
-            child.load_state_dict(child_state)
-            self.optimizer._schedulers_registry.pop(child, None)
-        sentinel = self.__dict__[self._children_attr]
+        if children_states is not None:
+            if isinstance(children_states, dict):
+                children_states = [children_states]
+            if not isinstance(children_states, (list, tuple)) or len(children_states) != len(
+                children
+            ):
+                raise ValueError(
+                    f"{type(self).__name__}.load_state_dict: expected {self._children_attr!r} with "
+                    f"{len(children)} scheduler state(s), got {children_states!r:.200}"
+                )
+            for child, child_state in zip(children, children_states):
+                child.load_state_dict(child_state)
+                self.optimizer._schedulers_registry.pop(child, None)
+        held = self.__dict__[self._children_attr]
         super().load_state_dict(state)
-        self.__dict__[self._children_attr] = sentinel
+        self.__dict__[self._children_attr] = held
 
 
 class SequentialScheduler(_Composite):
@@ -975,16 +993,3 @@ class ScalePerParamScheduler(_Composite):
         child.pop("_get_called_within_step", None)
         state["_scheduler"] = child
         return state
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        state = dict(state_dict)
-        child_state = state.pop("_scheduler", None)
-        if not isinstance(child_state, dict):
-            raise ValueError(
-                f"{type(self).__name__}.load_state_dict: expected '_scheduler' with the child's state"
-            )
-        self._scheduler.load_state_dict(child_state)
-        self.optimizer._schedulers_registry.pop(self._scheduler, None)
-        scheduler = self._scheduler
-        KeyedScheduler.load_state_dict(self, state)
-        self._scheduler = scheduler
