@@ -157,7 +157,7 @@ class Bucket:
             torch._foreach_copy_([buf[i] for i in idx], list(values.unbind(0)))
 
 
-def tiles(lists: Sequence[list[Tensor]], limit: int = TILE_NUMEL) -> list[list[list[Tensor]]]:
+def tiles(lists: Sequence[list[Tensor]], limit: int | None = None) -> list[list[list[Tensor]]]:
     """Cut aligned tensor lists into tiles of about ``limit`` elements.
 
     ``lists[k][i]`` are the i-th tensors of each array (param, grad, state...), all of
@@ -167,6 +167,8 @@ def tiles(lists: Sequence[list[Tensor]], limit: int = TILE_NUMEL) -> list[list[l
     tile gives the same result as running it on the whole lists, but each tile's
     arrays stay in cache between the ops of one step.
     """
+    if limit is None:
+        limit = TILE_NUMEL
     out: list[list[list[Tensor]]] = []
     cur: list[list[Tensor]] = [[] for _ in lists]
     size = 0

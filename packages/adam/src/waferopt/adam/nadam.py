@@ -168,7 +168,9 @@ class NAdam(MultiTensorOptimizer):
             torch._foreach_mul_(update, list(coef_avg.unbind(0)))
             torch._foreach_add_(params, update)
             if host:
-                bucket.host["mu_product"] = bucket.scalars["mu_product"].tolist()
+                # mu_product moved on the device only: stop trusting the host mirror
+                # (reading it back would sync); load_state_dict refreshes it.
+                self._host_valid = False
 
         bucket.scalar_add_("step", 1.0, idx)
         if host:

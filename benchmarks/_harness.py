@@ -1,0 +1,128 @@
+"""Benchmark harness: median optimizer step time, ours against torch.optim flavours.
+
+A *case* is ``(label, ours, {flavour: torch_factory})``: ``ours`` and each torch
+factory take a list of parameters (with ``.grad`` set) and return an optimizer.
+Modules ``benchmarks/cases_*.py`` expose ``CASES: list[Case]``.
+
+Every contender gets its own copy of the same parameters and random gradients
+(about 4M parameters over 50 tensors: a few large matrices and many small vectors,
+like a transformer block's weights, biases and norms). Steps run on one thread
+(``torch.set_num_threads(1)``); the contenders take turns, ``steps`` timed steps
+each per round, over several rounds, so that machine noise hits all of them alike.
+The reported time is the median over all timed steps.
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "SHAPES",
+    "Case",
+    "Result",
+    "make_params",
+    "markdown_table",
+    "run_case",
+]
+
+Case = tuple[
+    str,
+    Callable[[list[Tensor]], torch.optim.Optimizer],
+    dict[str, Callable[[list[Tensor]], torch.optim.Optimizer]],
+]
+
+SHAPES: list[tuple[int, ...]] = (
+    [(1024, 1024)] * 3  # large matrices
+    + [(768, 1024)]
+    + [(4096,)] * 6  # wide vectors
+    + [(1024,)] * 40  # biases and norm weights
+)
+"""4,005,888 parameters in 50 tensors."""
+
+
+@dataclass
+class Result:
+    """Median step times of one case (milliseconds)."""
+
+    case: str
+    ours_ms: float
+    torch_ms: dict[str, float]
+    steps: int
+
+    def ratios(self) -> dict[str, float]:
+        return {k: self.ours_ms / v for k, v in self.torch_ms.items()}
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "ratios": self.ratios()}
+
+
+def make_params(seed: int = 0, shapes: Iterable[tuple[int, ...]] = SHAPES) -> list[Tensor]:
+    """Fresh parameters (float32, CPU) with random gradients, the same for a given seed."""
+    gen = torch.Generator().manual_seed(seed)
+    params = []
+    for shape in shapes:
+        p = torch.randn(shape, generator=gen).requires_grad_()
+        p.grad = torch.randn(shape, generator=gen) * 1e-2
+        params.append(p)
+    return params
+
+
+def _time_steps(opt: torch.optim.Optimizer, steps: int) -> list[float]:
+    out = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        opt.step()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def run_case(
+    case: Case, rounds: int = 5, steps: int = 10, warmup: int = 3, threads: int = 1
+) -> Result:
+    """Time one case: contenders take turns for ``rounds`` rounds of ``steps`` steps."""
+    label, ours, flavours = case
+    torch.set_num_threads(threads)
+    contenders: dict[str, torch.optim.Optimizer] = {"ours": ours(make_params())}
+    for name, factory in flavours.items():
+        contenders[name] = factory(make_params())
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    with torch.no_grad():
+        for opt in contenders.values():
+            _time_steps(opt, warmup)
+        order = list(contenders)
+        gc.collect()
+        gc.disable()
+        try:
+            for r in range(rounds):
+                # rotate who goes first so that no contender always runs after the same one
+                for name in order[r % len(order) :] + order[: r % len(order)]:
+                    times[name].extend(_time_steps(contenders[name], steps))
+        finally:
+            gc.enable()
+    med = {name: statistics.median(ts) * 1e3 for name, ts in times.items()}
+    ours_ms = med.pop("ours")
+    return Result(label, ours_ms, med, rounds * steps)
+
+
+def markdown_table(results: Iterable[Result]) -> str:
+    """One row per (case, torch flavour): medians and the ratio ours / torch."""
+    lines = [
+        "| case | ours (ms) | torch flavour | torch (ms) | ours / torch |",
+        "|---|---:|---|---:|---:|",
+    ]
+    for res in results:
+        if not res.torch_ms:
+            lines.append(f"| {res.case} | {res.ours_ms:.2f} | (none) | | |")
+        for flavour, ms in res.torch_ms.items():
+            lines.append(
+                f"| {res.case} | {res.ours_ms:.2f} | {flavour} | {ms:.2f} | "
+                f"{res.ours_ms / ms:.2f} |"
+            )
+    return "\n".join(lines)

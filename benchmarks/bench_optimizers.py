@@ -1,0 +1,75 @@
+"""Optimizer step times against torch.optim: ``python benchmarks/bench_optimizers.py``.
+
+Runs every case of every ``benchmarks/cases_*.py`` (see ``_harness.py`` for the
+format and the method) and prints a markdown table of median step times and the
+ratio ours / torch for each torch flavour.
+
+Options:
+    --only NAME    run only the cases whose label, or whose module (``adam`` for
+                   ``cases_adam.py``), is NAME (case-insensitive; repeatable)
+    --rounds N     rounds of interleaved steps (default 5)
+    --steps N      timed steps per contender per round (default 10)
+    --json PATH    also write the results as JSON
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _harness import Case, markdown_table, run_case  # noqa: E402
+
+
+def discover(directory: Path = HERE) -> list[tuple[str, Case]]:
+    """``(module suffix, case)`` for every case of every ``cases_*.py`` in ``directory``."""
+    found = []
+    for path in sorted(directory.glob("cases_*.py")):
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except ImportError as exc:  # a family that is not installed
+            print(f"skipping {path.name}: {exc}", file=sys.stderr)
+            continue
+        suffix = path.stem.removeprefix("cases_")
+        found.extend((suffix, case) for case in module.CASES)
+    return found
+
+
+def select(cases: list[tuple[str, Case]], only: list[str]) -> list[Case]:
+    if not only:
+        return [case for _, case in cases]
+    wanted = {name.lower() for name in only}
+    chosen = [case for module, case in cases if case[0].lower() in wanted or module in wanted]
+    if not chosen:
+        labels = ", ".join(case[0] for _, case in cases)
+        raise SystemExit(f"--only {only}: no such case or module; cases: {labels}")
+    return chosen
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", action="append", default=[], metavar="NAME")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--json", type=Path, default=None, metavar="PATH")
+    args = parser.parse_args(argv)
+    results = []
+    for case in select(discover(), args.only):
+        print(f"running {case[0]} ...", file=sys.stderr, flush=True)
+        results.append(run_case(case, rounds=args.rounds, steps=args.steps))
+    print(markdown_table(results))
+    if args.json is not None:
+        args.json.write_text(json.dumps([r.to_json() for r in results], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

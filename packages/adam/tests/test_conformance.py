@@ -1,0 +1,72 @@
+"""The waferopt conformance kit over the Adam family (waferopt.core.testing)."""
+
+from __future__ import annotations
+
+from waferopt.adam import Adam, AdamBase, Adamax, AdamW, Lamb, NAdam, RAdam
+from waferopt.core.testing import ErrorInput, OptimizerInfo, conformance_tests
+
+COMMON_ERRORS = [
+    ErrorInput({"lr": -1.0}, match="lr"),
+    ErrorInput({"betas": (1.0, 0.999)}, match="betas"),
+    ErrorInput({"betas": (0.9, 1.5)}, match="index 1"),
+    ErrorInput({"eps": -1e-8}, match="eps"),
+    ErrorInput({"weight_decay": -0.1}, match="weight_decay"),
+]
+
+TestConformance = conformance_tests(
+    optimizers=[
+        OptimizerInfo(
+            AdamW,
+            configs=[
+                {"lr": 1e-2},
+                {"lr": 1e-2, "weight_decay": 0.1},
+                {"lr": 1e-2, "weight_decay": 0.1, "amsgrad": True},
+                {"lr": 1e-2, "weight_decay": 0.1, "correct_bias": False},
+                {"lr": 1e-2, "weight_decay": 0.1, "fused": True},
+                {"lr": 1e-2, "weight_decay": 0.1, "fused": False},
+            ],
+            error_inputs=COMMON_ERRORS,
+            compile_configs=(1, 2),
+        ),
+        OptimizerInfo(
+            Adam,
+            configs=[{"lr": 1e-2}, {"lr": 1e-2, "weight_decay": 0.1, "amsgrad": True}],
+            error_inputs=COMMON_ERRORS,
+            compile_configs=(1,),
+        ),
+        OptimizerInfo(
+            AdamBase,
+            configs=[{"lr": 1e-2, "weight_decay": 0.1, "l2_regularization_rate": 0.01}],
+            error_inputs=[
+                *COMMON_ERRORS,
+                ErrorInput({"l2_regularization_rate": -1.0}, match="l2_regularization_rate"),
+            ],
+            compile=False,
+        ),
+        OptimizerInfo(
+            Adamax,
+            configs=[{"lr": 1e-2}, {"lr": 1e-2, "weight_decay": 0.1, "maximize": True}],
+            error_inputs=COMMON_ERRORS,
+        ),
+        OptimizerInfo(
+            NAdam,
+            configs=[{"lr": 1e-2}, {"lr": 1e-2, "weight_decay": 0.1, "momentum_decay": 1e-2}],
+            error_inputs=COMMON_ERRORS,
+            # Found by the kit: the eager host path mirrors mu_product with .tolist() every
+            # step (a device sync on CUDA). Strict xfail: remove once the step stops syncing.
+            known_failures={"no_host_sync": "NAdam.step() reads mu_product with .tolist()"},
+        ),
+        OptimizerInfo(
+            RAdam,
+            # 8 steps: the rectification switches on once rho_t > 5 (t >= 6 with beta2=0.999).
+            configs=[{"lr": 1e-2}, {"lr": 1e-2, "weight_decay": 0.1}],
+            error_inputs=COMMON_ERRORS,
+            steps=8,
+        ),
+        OptimizerInfo(
+            Lamb,
+            configs=[{"lr": 1e-2}, {"lr": 1e-2, "weight_decay": 0.1}, {"lr": 1e-2, "adam": True}],
+            error_inputs=COMMON_ERRORS,
+        ),
+    ]
+)
