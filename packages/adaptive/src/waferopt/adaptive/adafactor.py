@@ -183,9 +183,9 @@ class Adafactor(Optimizer):
         device, dtype = params[0].device, params[0].dtype
         low = dtype in _LOW_PRECISION
         work_dtype = torch.float32 if low else dtype
-        grads = [p.grad for p in params]
+        grads: list[Tensor] = [p.grad for p in params]  # type: ignore[misc]
         if low:
-            grads = [g.float() for g in grads]  # type: ignore[union-attr]
+            grads = [g.float() for g in grads]
             thetas = [p.float() for p in params]
         else:
             thetas = list(params)
@@ -220,6 +220,7 @@ class Adafactor(Optimizer):
             alpha = rel
 
         # beta2_t = 1 - t^decay_rate and 1 - beta2_t = t^decay_rate
+        one_minus_beta2: F.TensorList
         if isinstance(decay_rate, Tensor):
             one_minus_beta2 = [torch.pow(ti, decay_rate) for ti in t]
         else:

@@ -18,6 +18,7 @@ from waferopt.core import check_sparse
 
 __all__ = [
     "Hyper",
+    "TensorList",
     "add_scaled_",
     "addcdiv_",
     "addcmul_",
@@ -33,6 +34,9 @@ __all__ = [
 
 Hyper = float | Tensor
 """A hyperparameter: a Python number or a 0-d tensor."""
+
+TensorList = list[Tensor] | tuple[Tensor, ...]
+"""What ``torch._foreach_*`` ops take and return."""
 
 
 def run_closure(closure: Callable[[], Any] | None) -> Any:
@@ -72,7 +76,7 @@ def collect(
 def group_by_device_and_dtype(tensorlists: list[list[Tensor]]) -> list[list[list[Tensor]]]:
     """Split parallel tensor lists into runs of one device and dtype (one run when compiling)."""
     grouped = torch.optim.Optimizer._group_tensors_by_device_and_dtype(tensorlists)  # type: ignore[arg-type]
-    return [list(lists) for lists, _ in grouped.values()]  # type: ignore[misc]
+    return [list(lists) for lists, _ in grouped.values()]  # type: ignore[misc, arg-type]
 
 
 def on_device(value: Hyper, device: torch.device) -> Hyper:
@@ -87,12 +91,12 @@ def is_nonzero_or_tensor(value: Hyper) -> bool:
     return isinstance(value, Tensor) or value != 0
 
 
-def mul_(xs: list[Tensor], s: Hyper | list[Tensor]) -> None:
+def mul_(xs: TensorList, s: Hyper | TensorList) -> None:
     """``x *= s`` for every x (s a number, a 0-d tensor or a list of 0-d tensors)."""
     torch._foreach_mul_(xs, s)  # type: ignore[arg-type]
 
 
-def add_scaled_(xs: list[Tensor], ys: list[Tensor], s: Hyper) -> None:
+def add_scaled_(xs: TensorList, ys: TensorList, s: Hyper) -> None:
     """``x += s * y`` for every pair."""
     if isinstance(s, Tensor):
         torch._foreach_add_(xs, torch._foreach_mul(ys, s))
@@ -100,7 +104,7 @@ def add_scaled_(xs: list[Tensor], ys: list[Tensor], s: Hyper) -> None:
         torch._foreach_add_(xs, ys, alpha=s)
 
 
-def addcmul_(xs: list[Tensor], a: list[Tensor], b: list[Tensor], s: Hyper) -> None:
+def addcmul_(xs: TensorList, a: TensorList, b: TensorList, s: Hyper) -> None:
     """``x += s * a * b`` for every triple."""
     if isinstance(s, Tensor):
         torch._foreach_addcmul_(xs, torch._foreach_mul(a, s), b)
@@ -108,7 +112,7 @@ def addcmul_(xs: list[Tensor], a: list[Tensor], b: list[Tensor], s: Hyper) -> No
         torch._foreach_addcmul_(xs, a, b, value=s)
 
 
-def addcdiv_(xs: list[Tensor], a: list[Tensor], b: list[Tensor], s: Hyper) -> None:
+def addcdiv_(xs: TensorList, a: TensorList, b: TensorList, s: Hyper) -> None:
     """``x += s * a / b`` for every triple."""
     if isinstance(s, Tensor):
         torch._foreach_addcdiv_(xs, torch._foreach_mul(a, s), b)
@@ -116,7 +120,7 @@ def addcdiv_(xs: list[Tensor], a: list[Tensor], b: list[Tensor], s: Hyper) -> No
         torch._foreach_addcdiv_(xs, a, b, value=s)
 
 
-def lerp_(xs: list[Tensor], ys: list[Tensor], w: Hyper) -> None:
+def lerp_(xs: TensorList, ys: TensorList, w: Hyper) -> None:
     """``x += w * (y - x)`` for every pair."""
     if isinstance(w, Tensor):
         w = w.to(dtype=xs[0].dtype) if xs else w  # lerp wants the weight in the data's dtype
@@ -129,7 +133,7 @@ CPU_CHUNK_BYTES = 1 << 19
 """Bytes per tensor list that one CPU chunk holds (512 KiB, measured best on a 1 MiB-L2 core)."""
 
 
-def runs(tensorlists: list[list[Tensor]], *, split: bool = True) -> Iterator[list[list[Tensor]]]:
+def runs(tensorlists: list[list[Tensor]], *, split: bool = True) -> Iterator[list[Any]]:
     """The runs a multi-tensor kernel should process, one after the other.
 
     Lists are first split by device and dtype. On the GPU (and under
