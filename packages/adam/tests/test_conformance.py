@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from waferopt.adam import Adam, AdamBase, Adamax, AdamW, Lamb, NAdam, RAdam
+from waferopt.adam import Adam, Adamax, AdamBase, AdamW, Lamb, NAdam, RAdam
 from waferopt.core.testing import ErrorInput, OptimizerInfo, conformance_tests
 
 COMMON_ERRORS = [
@@ -52,9 +52,6 @@ TestConformance = conformance_tests(
             NAdam,
             configs=[{"lr": 1e-2}, {"lr": 1e-2, "weight_decay": 0.1, "momentum_decay": 1e-2}],
             error_inputs=COMMON_ERRORS,
-            # Found by the kit: the eager host path mirrors mu_product with .tolist() every
-            # step (a device sync on CUDA). Strict xfail: remove once the step stops syncing.
-            known_failures={"no_host_sync": "NAdam.step() reads mu_product with .tolist()"},
         ),
         OptimizerInfo(
             RAdam,

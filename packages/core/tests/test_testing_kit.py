@@ -109,6 +109,27 @@ def test_conformance_tests_builds_one_test_per_check() -> None:
     assert not {n for n in vars(conformance_tests()) if n.startswith("test_")}
 
 
+def test_known_failures_are_strict_xfails_and_skipped_by_the_battery() -> None:
+    """known_failures: pytest gets a strict xfail, check_optimizer skips and says why."""
+
+    class Syncs(ReferenceSGD):
+        @torch.no_grad()
+        def step(self, closure: Any = None) -> Any:
+            float(self.param_groups[0]["lr"])
+            return super().step(closure)
+
+    info = optimizer_info(Syncs, known_failures={"no_host_sync": "reads lr on the host"})
+    skipped = check_optimizer(info, compile=False)
+    assert "ReferenceSGD[0] no_host_sync: known failure: reads lr on the host" not in skipped
+    assert any(s.endswith("no_host_sync: known failure: reads lr on the host") for s in skipped)
+    cls = conformance_tests(optimizers=[info])
+    (param,) = cls.test_optimizer_no_host_sync.pytestmark[0].args[1]
+    (mark,) = param.marks
+    assert mark.name == "xfail" and mark.kwargs["strict"] is True
+    with pytest.raises(AssertionError, match="no_host_sync"):
+        check_optimizer(optimizer_info(Syncs), compile=False)
+
+
 def test_battery_lists_every_failure() -> None:
     """check_optimizer raises one AssertionError naming every failing check."""
 

@@ -1,0 +1,46 @@
+"""The waferopt conformance kit over SGD and ASGD (waferopt.core.testing)."""
+
+from __future__ import annotations
+
+from waferopt.core.testing import ErrorInput, OptimizerInfo, conformance_tests
+from waferopt.sgd import ASGD, SGD
+
+TestConformance = conformance_tests(
+    optimizers=[
+        OptimizerInfo(
+            SGD,
+            configs=[
+                {"lr": 0.1},
+                {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.1},
+                {"lr": 0.1, "momentum": 0.9, "dampening": 0.5, "weight_decay": 0.1},
+                {"lr": 0.1, "momentum": 0.9, "nesterov": True, "maximize": True},
+                {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.1, "fused": True},
+                {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.1, "fused": False},
+            ],
+            error_inputs=[
+                ErrorInput({"lr": -0.1}, match=r"learning rate \(lr\)"),
+                ErrorInput({"lr": 0.1, "momentum": -0.5}, match="momentum"),
+                ErrorInput({"lr": 0.1, "weight_decay": -1e-4}, match="weight_decay"),
+                ErrorInput({"lr": 0.1, "nesterov": True}, match="[Nn]esterov"),
+                ErrorInput(
+                    {"lr": 0.1, "momentum": 0.9, "dampening": 0.5, "nesterov": True},
+                    match="[Nn]esterov",
+                ),
+            ],
+            compile_configs=(1,),
+        ),
+        OptimizerInfo(
+            ASGD,
+            configs=[
+                {"lr": 0.05},
+                {"lr": 0.05, "weight_decay": 0.1, "t0": 2.0, "maximize": True},
+            ],
+            error_inputs=[
+                ErrorInput({"lr": -0.1}, match=r"learning rate \(lr\)"),
+                ErrorInput({"weight_decay": -1.0}, match="weight_decay"),
+                ErrorInput({"lambd": -1.0}, match="lambd"),
+            ],
+            compile_configs=(1,),
+        ),
+    ]
+)
