@@ -210,8 +210,9 @@ def _build_schedulers(
             return schedulers
         try:
             scheduler = configure_lr_scheduler(optimizer, lr, adjusted or None)
-        except ConfigError as exc:
-            errors.extend(_relocate(exc, spec.learning_rate_path))
+        except ConfigError as exc:  # paths start at "learning_rate"
+            key_paths = {"learning_rate": spec.learning_rate_path}
+            errors.extend(_relocate(exc, spec.learning_rate_path, key_paths=key_paths))
             return schedulers
         except (ValueError, TypeError, RuntimeError, AssertionError) as exc:
             errors.append(_as_config_error(exc, spec.learning_rate_path))
@@ -245,6 +246,28 @@ def _build_schedulers(
             scheduler = scale_per_param(optimizer, scheduler)
         schedulers.append(scheduler)
     return schedulers
+
+
+def _warn_zero_groups_overwritten(schedulers: list[Scheduler], infos: list[ParamGroupInfo]) -> None:
+    """Warn when a weight-decay scheduler writes the weight_decay=0 split (as Model Zoo does)."""
+    for scheduler in schedulers:
+        if scheduler.param_group_key != "weight_decay":
+            continue
+        hit = [
+            info.index
+            for info, group in zip(infos, scheduler.optimizer.param_groups)
+            if not info.decayed and info.names and scheduler._should_apply_to_param_group(group)
+        ]
+        if hit:
+            warnings.warn(
+                f"{type(scheduler).__name__} writes the weight decay of param groups {hit}, which "
+                "hold biases and normalization-layer parameters (weight_decay 0 otherwise); as in "
+                "Model Zoo, a weight-decay scheduler applies to every group its param_group_tags "
+                "match. Tag the parameters to decay and give the scheduler that tag to leave "
+                "them out.",
+                UserWarning,
+                stacklevel=4,
+            )
 
 
 def _ignored_keys(spec: OptimizerSpec, cls: type) -> list[str]:
@@ -326,6 +349,8 @@ def inspect_config(
     )
     schedulers = _build_schedulers(target, spec, errors)
 
+    if optimizer is not None:
+        _warn_zero_groups_overwritten(schedulers, infos)
     settings = {
         k: coerce_numbers(v, join_path(spec.path, k)) for k, v in spec.trainer_settings.items()
     }

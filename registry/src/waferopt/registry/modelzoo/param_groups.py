@@ -85,6 +85,7 @@ class ParamGroupInfo:
         weight_decay: its weight decay.
         adjust_learning_rate: its learning-rate factor, or None when the config has
             no ``adjust_learning_rate`` (the group then has no such key).
+        decayed: False for the weight_decay=0 split (biases and normalization layers).
     """
 
     index: int
@@ -93,6 +94,7 @@ class ParamGroupInfo:
     tags: frozenset[str] | None
     weight_decay: float
     adjust_learning_rate: float | None
+    decayed: bool = True
 
     @property
     def size(self) -> int:
@@ -358,14 +360,14 @@ def build_param_groups(
     tagged = tag_filters is not None and any(tag_groups)
 
     # 2. weight decay
-    wd_groups: list[tuple[frozenset[str], float, list[str]]] = []
+    wd_groups: list[tuple[frozenset[str], float, bool, list[str]]] = []
     for tags, members in tag_groups.items():
         decay = [n for n in members if not is_no_decay(model, n, norm)]
         no_decay = [n for n in members if is_no_decay(model, n, norm)]
-        wd_groups.append((tags, float(weight_decay), decay))
-        wd_groups.append((tags, 0.0, no_decay))
+        wd_groups.append((tags, float(weight_decay), True, decay))
+        wd_groups.append((tags, 0.0, False, no_decay))
     if tagged:
-        wd_groups = [g for g in wd_groups if g[2]]
+        wd_groups = [g for g in wd_groups if g[3]]
 
     # 3. learning-rate factors
     partition = _adjustment_partition(
@@ -376,10 +378,10 @@ def build_param_groups(
         lr_adjustment_groups,
         errors,
     )
-    final: list[tuple[frozenset[str], float, float | None, list[str]]] = []
-    for tags, wd, members in wd_groups:
+    final: list[tuple[frozenset[str], float, bool, float | None, list[str]]] = []
+    for tags, wd, decayed, members in wd_groups:
         if not partition:
-            final.append((tags, wd, None, members))
+            final.append((tags, wd, decayed, None, members))
             continue
         pieces: list[tuple[float, list[str]]] = [(scale, []) for scale, _ in partition]
         rest: list[str] = []
@@ -391,7 +393,7 @@ def build_param_groups(
             else:
                 rest.append(n)
         pieces.append((1.0, rest))
-        final.extend((tags, wd, scale, ms) for scale, ms in pieces if ms)
+        final.extend((tags, wd, decayed, scale, ms) for scale, ms in pieces if ms)
 
     if errors:
         if len(errors) == 1:
@@ -402,7 +404,7 @@ def build_param_groups(
 
     groups: list[dict[str, Any]] = []
     infos: list[ParamGroupInfo] = []
-    for index, (tags, wd, scale, members) in enumerate(final):
+    for index, (tags, wd, decayed, scale, members) in enumerate(final):
         group: dict[str, Any] = {"params": [by_name[n] for n in members], "weight_decay": wd}
         if tags:
             group["tags"] = set(tags)
@@ -417,6 +419,7 @@ def build_param_groups(
                 tags=frozenset(tags) if tags else None,
                 weight_decay=wd,
                 adjust_learning_rate=scale,
+                decayed=decayed,
             )
         )
     return groups, infos
