@@ -417,7 +417,12 @@ class MultiTensorOptimizer(Optimizer):
     # ------------------------------------------------------------------ helpers
     @staticmethod
     def _coef_dtype(bucket: Bucket) -> torch.dtype:
-        return torch.float64 if bucket.dtype == torch.float64 else torch.float32
+        """dtype of the per-parameter coefficients of the tensor path.
+
+        float64 (bias corrections such as RAdam's ρ_t cancel catastrophically in
+        float32); float32 where the device has no float64 (MPS).
+        """
+        return torch.float32 if bucket.device.type == "mps" else torch.float64
 
 
 def numbers(*values: Any) -> bool:
