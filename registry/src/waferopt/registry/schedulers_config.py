@@ -359,6 +359,10 @@ def _construct(node: _Node, optimizer: Optimizer, *args: Any) -> Scheduler:
         return node.cls(optimizer, *args, **kwargs)
     except ConfigError:
         raise
+    except KeyError as exc:  # a param-group key the groups do not hold
+        message = f"{node.cls.__name__}: {exc.args[0] if exc.args else exc}"
+        where = "param_group_key" if "param_group_key" in node.kwargs else ""
+        raise ConfigError(message, join_path(node.path, where)) from exc
     except (TypeError, ValueError) as exc:
         message = (
             str(exc) if str(exc).startswith(node.cls.__name__) else f"{node.cls.__name__}: {exc}"
