@@ -1,0 +1,103 @@
+"""One version for every first-party distribution, and the files that must agree.
+
+waferopt releases all its distributions together (lockstep versioning): each
+distribution's ``src/waferopt/<name>/_version.py`` (read by hatchling, the one
+place a dist's version is written) holds the same ``__version__``, every
+``waferopt-core`` requirement admits exactly that minor series, and every
+distribution ships the repository's LICENSE verbatim.
+
+    python integration_tests/check_versions.py            # check (exit 1 on a mismatch)
+    python integration_tests/check_versions.py --set 0.2.0  # bump every dist at once
+
+Runs in ``nox -s lint`` and ``nox -s integration``; stdlib only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DISTS = {
+    "waferopt-core": ROOT / "packages" / "core",
+    "waferopt-sgd": ROOT / "packages" / "sgd",
+    "waferopt-adam": ROOT / "packages" / "adam",
+    "waferopt-adaptive": ROOT / "packages" / "adaptive",
+    "waferopt-sign": ROOT / "packages" / "sign",
+    "waferopt-schedulers": ROOT / "packages" / "schedulers",
+    "waferopt-registry": ROOT / "registry",
+}
+VERSION_RE = re.compile(r'^__version__ = "([^"]+)"$', re.M)
+CORE_PIN_RE = re.compile(r'"waferopt-core([^"]*)"')
+
+
+def version_file(dist: Path) -> Path:
+    (found,) = (dist / "src" / "waferopt").glob("*/_version.py")
+    return found
+
+
+def core_pin(version: str) -> str:
+    """The requirement every dist states on waferopt-core: the same minor series."""
+    major, minor = (int(x) for x in version.split(".")[:2])
+    return f">={major}.{minor},<{major}.{minor + 1}"
+
+
+def check() -> list[str]:
+    problems = []
+    versions = {}
+    for name, dist in DISTS.items():
+        match = VERSION_RE.search(version_file(dist).read_text())
+        if not match:
+            problems.append(f"{name}: no __version__ in {version_file(dist)}")
+            continue
+        versions[name] = match.group(1)
+    if len(set(versions.values())) > 1:
+        problems.append(f"versions differ: {versions}")
+    version = versions.get("waferopt-core", "0.0.0")
+    licence = (ROOT / "LICENSE").read_text()
+    for name, dist in DISTS.items():
+        text = (dist / "pyproject.toml").read_text()
+        if 'dynamic = ["version"]' not in text:
+            problems.append(f"{name}: version must be dynamic (read from _version.py)")
+        for pin in CORE_PIN_RE.findall(text) if name != "waferopt-core" else []:
+            if pin != core_pin(version):
+                problems.append(
+                    f"{name}: requires waferopt-core{pin}, expected {core_pin(version)}"
+                )
+        copy = dist / "LICENSE"
+        if not copy.is_file() or copy.read_text() != licence:
+            problems.append(f"{name}: {copy} must be a copy of the repository's LICENSE")
+    return problems
+
+
+def bump(new: str) -> None:
+    old = VERSION_RE.search(version_file(DISTS["waferopt-core"]).read_text()).group(1)  # type: ignore[union-attr]
+    for dist in DISTS.values():
+        path = version_file(dist)
+        path.write_text(VERSION_RE.sub(f'__version__ = "{new}"', path.read_text()))
+        pyproject = dist / "pyproject.toml"
+        pyproject.write_text(
+            pyproject.read_text().replace(
+                f'"waferopt-core{core_pin(old)}"', f'"waferopt-core{core_pin(new)}"'
+            )
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", metavar="VERSION", help="set every distribution's version")
+    args = parser.parse_args(argv)
+    if args.set:
+        bump(args.set)
+    problems = check()
+    for problem in problems:
+        print(f"check_versions: {problem}", file=sys.stderr)
+    if not problems:
+        print(f"check_versions: {len(DISTS)} distributions at one version, LICENSE in each")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
