@@ -1,0 +1,170 @@
+"""Scheduler step times against torch.optim.lr_scheduler: ``python benchmarks/bench_schedulers.py``.
+
+The main case is a warm-up then decay, the most common Model Zoo schedule:
+``SequentialLR([LinearLR, CosineDecayLR])`` against torch's
+``SequentialLR([LinearLR, CosineAnnealingLR])``. Further rows show that the cost of a
+step does not grow with the step count (the same scheduler timed around step 10**6)
+and grows linearly with the number of children of a ``SequentialLR``.
+
+Method: one thread; every contender owns an optimizer with one parameter group;
+contenders take turns, ``--steps`` timed ``step()`` calls each per round, over
+``--rounds`` rounds, so machine noise hits all alike. The figure is the median time
+of one ``step()`` over all timed calls (``time.perf_counter_ns`` around each call).
+waferopt computes each value in closed form with tensor ops and writes it into the
+group in place (no host sync); torch updates a Python float recursively.
+
+Options:
+    --rounds N     rounds of interleaved steps (default 7)
+    --steps N      timed steps per contender per round (default 300)
+    --json PATH    also write the results as JSON
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch.optim import lr_scheduler as T
+
+from waferopt.core import Optimizer
+from waferopt.schedulers import CosineDecayLR, LinearLR, SequentialLR
+
+WARMUP, DECAY, LR = 1_000, 99_000, 1e-3
+
+
+class _Holder(Optimizer):
+    """A waferopt optimizer that only holds param groups (the schedulers are timed alone)."""
+
+    def __init__(self) -> None:
+        super().__init__([torch.nn.Parameter(torch.zeros(1))], {"lr": LR})
+
+    def preinitialize(self) -> None:
+        pass
+
+    def step(self, closure: Any = None) -> Any:
+        return None
+
+
+def _torch_optimizer() -> torch.optim.Optimizer:
+    return torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=LR)
+
+
+def ours_warmup_cosine(children: int = 2) -> Any:
+    o = _Holder()
+    first = LinearLR(o, 0.0, LR, WARMUP)
+    rest = [CosineDecayLR(o, LR, 1e-5, DECAY) for _ in range(children - 1)]
+    milestones = [WARMUP + i * DECAY for i in range(children - 1)]
+    return SequentialLR(o, [first, *rest], milestones)
+
+
+def torch_warmup_cosine(children: int = 2) -> Any:
+    o = _torch_optimizer()
+    first = T.LinearLR(o, 1e-8, 1.0, WARMUP)
+    rest = [T.CosineAnnealingLR(o, DECAY, 1e-5) for _ in range(children - 1)]
+    milestones = [WARMUP + i * DECAY for i in range(children - 1)]
+    return T.SequentialLR(o, [first, *rest], milestones)
+
+
+def _advance_ours(sched: Any, step: int) -> Any:
+    sched.load_state_dict({"last_epoch": torch.tensor(step)})
+    return sched
+
+
+def _advance_torch(sched: Any, step: int) -> Any:
+    for _ in range(step):
+        sched.step()
+    return sched
+
+
+CASES: list[tuple[str, Callable[[], Any], Callable[[], Any]]] = [
+    ("SequentialLR(Linear, Cosine), from step 0", ours_warmup_cosine, torch_warmup_cosine),
+    (
+        "same, around step 50,000",
+        lambda: _advance_ours(ours_warmup_cosine(), 50_000),
+        lambda: _advance_torch(torch_warmup_cosine(), 50_000),
+    ),
+    (
+        "same, around step 10**6 (ours only: torch would need 10**6 steps to get there)",
+        lambda: _advance_ours(ours_warmup_cosine(), 10**6),
+        None,
+    ),
+    ("SequentialLR with 4 children", lambda: ours_warmup_cosine(4), lambda: torch_warmup_cosine(4)),
+    ("SequentialLR with 8 children", lambda: ours_warmup_cosine(8), lambda: torch_warmup_cosine(8)),
+]
+
+
+def _time(sched: Any, steps: int, samples: list[int]) -> None:
+    step = sched.step
+    clock = time.perf_counter_ns
+    for _ in range(steps):
+        start = clock()
+        step()
+        samples.append(clock() - start)
+
+
+def run(rounds: int, steps: int) -> list[dict[str, Any]]:
+    torch.set_num_threads(1)
+    results = []
+    for label, make_ours, make_torch in CASES:
+        ours, theirs = make_ours(), make_torch() if make_torch else None
+        ours_samples: list[int] = []
+        torch_samples: list[int] = []
+        _time(ours, 20, [])  # warm-up
+        if theirs is not None:
+            _time(theirs, 20, [])
+        for _ in range(rounds):
+            _time(ours, steps, ours_samples)
+            if theirs is not None:
+                _time(theirs, steps, torch_samples)
+        ours_us = statistics.median(ours_samples) / 1e3
+        torch_us = statistics.median(torch_samples) / 1e3 if torch_samples else None
+        results.append(
+            {
+                "case": label,
+                "waferopt_us": ours_us,
+                "torch_us": torch_us,
+                "ratio": ours_us / torch_us if torch_us else None,
+                "steps": len(ours_samples),
+            }
+        )
+    return results
+
+
+def markdown(results: list[dict[str, Any]]) -> str:
+    lines = [
+        "| case | waferopt step (µs) | torch step (µs) | ratio waferopt / torch |",
+        "|---|---:|---:|---:|",
+    ]
+    for r in results:
+        torch_cell = f"{r['torch_us']:.1f}" if r["torch_us"] is not None else "—"
+        ratio_cell = f"{r['ratio']:.2f}" if r["ratio"] is not None else "—"
+        lines.append(f"| {r['case']} | {r['waferopt_us']:.1f} | {torch_cell} | {ratio_cell} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch: "lr_scheduler.step() before optimizer.step()"
+        results = run(args.rounds, args.steps)
+    print(
+        f"## Scheduler step time (median of {results[0]['steps']} steps, 1 thread, torch {torch.__version__})\n"
+    )
+    print(markdown(results))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
