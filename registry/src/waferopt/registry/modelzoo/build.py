@@ -132,6 +132,31 @@ def _relocate(
     return [type(exc)(exc.message, join_path(prefix, path))]
 
 
+def _parent(path: str) -> str:
+    cut = max(path.rfind("."), path.rfind("["))
+    return path[:cut] if cut > 0 else ""
+
+
+def _drop_redundant(errors: list[ConfigError]) -> list[ConfigError]:
+    """One error per problem: a misspelt key (``total_iter``, "did you mean
+    'total_iters'?") also shows up as the missing key it was meant to be; keep the
+    first and drop the "needs 'total_iters'" beside it."""
+    suggested = {
+        (_parent(e.path), m.group(1))
+        for e in errors
+        for m in [re.search(r"did you mean '([^']+)'", e.message)]
+        if m
+    }
+    return [
+        e
+        for e in errors
+        if not (
+            re.search(r"needs '([^']+)'", e.message)
+            and (_parent(e.path), e.path.rsplit(".", 1)[-1]) in suggested
+        )
+    ]
+
+
 def _as_config_error(exc: BaseException, path: str) -> ConfigError:
     return ConfigError(str(exc) or type(exc).__name__, path)
 
@@ -334,15 +359,19 @@ def inspect_config(
             key_paths = {**spec.key_paths, "learning_rate": spec.learning_rate_path}
             errors.extend(_relocate(exc, spec.path, key_paths=key_paths))
             cls = None
-        if cls is not None and groups is not None:
-            if not any(g["params"] for g in groups):
-                errors.append(ConfigError("the model has no trainable parameters", spec.path))
+        if cls is not None and groups is not None and not any(g["params"] for g in groups):
+            errors.append(ConfigError("the model has no trainable parameters", spec.path))
+        elif cls is not None:
+            # Without the real groups (they failed), the arguments are still checked, on
+            # stand-in parameters, so that their problems are reported too.
+            real = groups is not None
+            try:
+                built = cls(groups if real else _stand_in_groups(spec, None), **cls_kwargs)
+            except (ValueError, TypeError) as exc:
+                path = _constructor_error_path(spec, cls_kwargs, str(exc))
+                errors.append(ConfigError(f"{cls.__name__}: {exc}", path))
             else:
-                try:
-                    optimizer = cls(groups, **cls_kwargs)
-                except (ValueError, TypeError) as exc:
-                    path = _constructor_error_path(spec, cls_kwargs, str(exc))
-                    errors.append(ConfigError(f"{cls.__name__}: {exc}", path))
+                optimizer = built if real else None
 
     target = (
         optimizer if optimizer is not None else _StandInOptimizer(_stand_in_groups(spec, groups))
@@ -354,6 +383,7 @@ def inspect_config(
     settings = {
         k: coerce_numbers(v, join_path(spec.path, k)) for k, v in spec.trainer_settings.items()
     }
+    errors = _drop_redundant(errors)
     if errors or optimizer is None:
         return Report(None, errors, spec)
     result = BuildResult(

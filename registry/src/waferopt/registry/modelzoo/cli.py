@@ -122,6 +122,8 @@ def plot_schedule(result: Any, steps: int, output: str, title: str = "") -> None
                 extra.append("tags " + ",".join(sorted(info.tags)))
             if info.adjust_learning_rate is not None:
                 extra.append(f"lr x{info.adjust_learning_rate:g}")
+            if not info.decayed:
+                extra.append("biases, norms")
             extra.append(f"{info.size} params")
             ax.plot(
                 range(steps),

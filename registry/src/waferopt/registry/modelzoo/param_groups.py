@@ -29,6 +29,7 @@ glob must match the whole name.
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -281,10 +282,13 @@ def _adjustment_partition(
         patterns = [re.compile(fnmatch.translate(g)) for g in globs]
         hits = {n for n in names if any(p.fullmatch(n) for p in patterns)}
         if key not in known and not hits:
+            close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.75)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
             errors.append(
                 ConfigError(
                     f"{key!r} is neither a layer type of the model ({', '.join(known) or 'none'}) "
-                    f"nor a glob matching a trainable parameter; names look like: {_sample(names)}",
+                    f"nor a glob matching a trainable parameter.{hint} Names look like: "
+                    f"{_sample(names)}",
                     join_path(path, key),
                 )
             )

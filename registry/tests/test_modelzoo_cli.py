@@ -1,0 +1,193 @@
+"""``waferopt check`` and ``waferopt plot`` on Model Zoo configs."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from waferopt.core import Kind
+from waferopt.registry import get_registry
+from waferopt.registry.cli import main
+from waferopt.registry.modelzoo import inspect_config
+from waferopt.registry.modelzoo.cli import check_command, plot_command
+from waferopt.registry.modelzoo.models import TinyGPT
+
+CONFIGS = Path(__file__).parent / "configs"
+BAD = CONFIGS / "bad"
+
+# Each bad config lists its problems; every one must be reported, once, at its path.
+BAD_PATHS = {
+    "legacy_many_problems": [
+        "optimizer.weight_decay",
+        "optimizer.adjust_learning_rate.decoder_kernal",
+        "optimizer.learning_rate[0].total_iter",
+        "optimizer.learning_rate[1].alpha",
+        "optimizer.learning_rate[2].scheduler",
+    ],
+    "trainer_many_problems": [
+        "optimizer.AdamW.params[0].params[0]",
+        "optimizer.AdamW.betas",
+        "schedulers[0].SequentialLR.schedulers[0].LinearLR.total_iters",
+        "schedulers[1].CosineDecay",
+        "schedulers[2].NoSuchWD",
+    ],
+    "trainer_mixed_problems": [
+        "optimizer.SGD.adjust_learning_rate.decoder_kernel",
+        "optimizer.SGD.momentum",
+        "schedulers[0].SequentialLR.milestones",
+        "schedulers[1].LinearWD.total_iters",
+    ],
+}
+
+
+def run_check(path: Path, model: str = "gpt") -> tuple[int, str]:
+    out = io.StringIO()
+    code = check_command(str(path), model, out=out)
+    return code, out.getvalue()
+
+
+def _needs_adam():
+    if get_registry().find("AdamW", Kind.OPTIMIZER) is None:
+        pytest.skip("AdamW is not installed")
+
+
+def test_every_bad_config_is_listed():
+    assert sorted(p.stem for p in BAD.glob("*.yaml")) == sorted(BAD_PATHS)
+
+
+@pytest.mark.parametrize("name", sorted(BAD_PATHS))
+def test_bad_config_one_error_per_problem_naming_its_path(name):
+    _needs_adam()
+    report = inspect_config(TinyGPT(), BAD / f"{name}.yaml")
+    assert sorted(e.path for e in report.errors) == sorted(BAD_PATHS[name])
+    # the file's comments count the problems too
+    count = len(re.findall(r"# \d+:", (BAD / f"{name}.yaml").read_text()))
+    assert count == len(BAD_PATHS[name])
+
+
+@pytest.mark.parametrize("name", sorted(BAD_PATHS))
+def test_check_prints_every_error_and_exits_1(name):
+    _needs_adam()
+    code, text = run_check(BAD / f"{name}.yaml")
+    assert code == 1
+    assert f"{len(BAD_PATHS[name])} problems:" in text
+    printed = [line for line in text.splitlines() if line.startswith("  - ")]
+    for path in BAD_PATHS[name]:
+        assert sum(line.startswith(f"  - {path}: ") for line in printed) == 1, (path, text)
+
+
+def test_check_prints_the_build():
+    _needs_adam()
+    code, text = run_check(CONFIGS / "legacy_mup_adamw.yaml")
+    assert code == 0, text
+    assert "format: legacy" in text
+    assert re.search(r"optimizer: AdamW\(.*weight_decay=0\.01.*correct_bias=True", text)
+    rows = [line.split() for line in text.splitlines() if re.match(r"  \d+\s", line)]
+    # group, params, numel, tags, lr factor, weight_decay
+    assert [(r[4], r[5]) for r in rows] == [
+        ("10", "0.01"),
+        ("0.125", "0.01"),
+        ("1", "0.01"),
+        ("1", "0"),
+    ]
+    assert "ScalePerParamLR (lr)" in text
+    assert "SequentialLR (lr) milestones [10]" in text
+    assert "CosineDecay" not in text and "LinearLR (lr)" in text
+
+
+def test_check_shows_tags_milestones_settings_and_warnings():
+    _needs_adam()
+    code, text = run_check(CONFIGS / "trainer_dino.yaml", "dino")
+    assert code == 0, text
+    assert "last_layer" in text and "backbone" in text
+    assert "milestones [20]" in text and "milestones [10]" in text
+    assert "writes the weight decay of param groups [1, 3]" in text
+    code, text = run_check(CONFIGS / "legacy_constant_sgd.yaml", "mlp")
+    assert (
+        "trainer settings (not applied by the optimizer): max_gradient_norm=1, log_summaries=True"
+        in text
+    )
+    assert "ConstantLR (lr) learning_rate=0.01" in text
+
+
+def test_check_with_a_model_factory(tmp_path, monkeypatch):
+    (tmp_path / "my_models.py").write_text(
+        "import torch\ndef tiny():\n    return torch.nn.Sequential(torch.nn.Linear(2, 2))\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    code, text = run_check(CONFIGS / "legacy_int_lr_sgd.yaml", "my_models:tiny")
+    assert code == 0, text
+    assert "param groups: 2" in text
+    code, text = run_check(CONFIGS / "legacy_int_lr_sgd.yaml", "no_such_model")
+    assert code == 1 and "--model" in text
+
+
+def test_console_script_check_exit_codes(capsys):
+    assert main(["check", str(CONFIGS / "legacy_piecewise_sgd.yaml"), "--model", "mlp"]) == 0
+    assert "PiecewiseConstantLR" in capsys.readouterr().out
+    assert main(["check", str(BAD / "trainer_mixed_problems.yaml")]) == 1
+    assert "4 problems:" in capsys.readouterr().out
+
+
+def test_console_script_runs_as_a_process():
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "waferopt.registry.cli",
+            "check",
+            str(BAD / "trainer_mixed_problems.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert "schedulers[1].LinearWD.total_iters" in proc.stdout
+
+
+def test_plot_writes_a_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    _needs_adam()
+    output = tmp_path / "schedule.png"
+    out = io.StringIO()
+    code = plot_command(str(CONFIGS / "trainer_dino.yaml"), 60, str(output), "dino", out=out)
+    assert code == 0, out.getvalue()
+    data = output.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+    assert "5 param groups over 60 steps" in out.getvalue()
+
+
+def test_plot_reports_errors_and_bad_steps(tmp_path):
+    out = io.StringIO()
+    assert (
+        plot_command(str(BAD / "trainer_mixed_problems.yaml"), 10, str(tmp_path / "x.png"), out=out)
+        == 1
+    )
+    assert "4 problems:" in out.getvalue()
+    assert (
+        plot_command(str(CONFIGS / "legacy_int_lr_sgd.yaml"), 0, str(tmp_path / "x.png"), out=out)
+        == 1
+    )
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_trace_and_milestones_follow_the_schedule():
+    """The plotted series are the groups' values, step by step; milestones are absolute."""
+    from waferopt.registry.modelzoo import build
+    from waferopt.registry.modelzoo.describe import milestones, trace
+    from waferopt.registry.modelzoo.models import TinyMLP
+
+    result = build(TinyMLP(), CONFIGS / "trainer_nested_sequential.yaml")
+    marks = sorted({m.step for s in result.schedulers for m in milestones(s)})
+    assert marks == [10, 15, 35]
+    series = trace(result, 40)["lr"][0]
+    assert (
+        series[0] == 0.0 and series[10] == pytest.approx(1.0) and series[14] == pytest.approx(1.0)
+    )
+    assert series[25] == pytest.approx(0.5, rel=1e-6) and series[39] == 0.0
