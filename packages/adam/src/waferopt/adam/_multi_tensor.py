@@ -32,8 +32,10 @@ from __future__ import annotations
 
 import math
 import struct
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import torch
 from torch import Tensor
@@ -233,7 +235,7 @@ class MultiTensorOptimizer(Optimizer):
         enable_global_step: bool = False,
     ) -> None:
         self._plans: list[tuple[dict[str, Any], list[Bucket]]] = []
-        self._host_valid = True
+        self._host_mirror = {"valid": True}
         super().__init__(check_params_not_empty(params), defaults, enable_global_step)
 
     # ------------------------------------------------------------------ hooks
@@ -356,24 +358,40 @@ class MultiTensorOptimizer(Optimizer):
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:  # type: ignore[override]
         super().load_state_dict(state_dict)
         self._rebuild_plans(keep=False)
-        self._host_valid = True
+        self._host_mirror["valid"] = True
 
     def visit_state(self, fn: Callable[[Any], Any]) -> None:
         super().visit_state(fn)
         self._rebuild_plans(keep=False)
-        self._host_valid = True
+        self._host_mirror["valid"] = True
+
+    _UNPICKLED = (
+        "_plans",
+        "_schedulers_registry",
+        "_optimizer_step_pre_hooks",
+        "_optimizer_step_post_hooks",
+        "_optimizer_state_dict_pre_hooks",
+        "_optimizer_state_dict_post_hooks",
+        "_optimizer_load_state_dict_pre_hooks",
+        "_optimizer_load_state_dict_post_hooks",
+        "_optimizer_zero_grad_pre_hooks",
+        "_optimizer_zero_grad_post_hooks",
+    )
 
     def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
-        state = dict(state)
-        state.pop("_plans", None)
-        return state
+        # torch.optim.Optimizer pickles only defaults/state/param_groups, which loses
+        # enable_global_step and the plans; keep the attributes, drop hooks, the
+        # scheduler registry (weak references) and the plans (rebuilt on load).
+        return {k: v for k, v in self.__dict__.items() if k not in self._UNPICKLED}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
+        self._schedulers_registry = WeakKeyDictionary()
+        self._optimizer_zero_grad_pre_hooks = OrderedDict()
+        self._optimizer_zero_grad_post_hooks = OrderedDict()
         self._plans = []
         self._rebuild_plans(keep=False)
-        self._host_valid = True
+        self._host_mirror["valid"] = True
 
     # ------------------------------------------------------------------ step
     @torch.no_grad()
@@ -391,11 +409,13 @@ class MultiTensorOptimizer(Optimizer):
             with torch.enable_grad():
                 loss = closure()
         if torch.compiler.is_compiling():
-            # The host mirror is not advanced inside a traced step.
-            self._host_valid = False
+            # The host mirror is not advanced inside a traced step. (A dict item, not an
+            # attribute: Dynamo replays dict mutations but drops attribute stores on
+            # optimizer objects.)
+            self._host_mirror["valid"] = False
             host = False
         else:
-            host = self._host_valid
+            host = self._host_mirror["valid"]
         name = type(self).__name__
         for group, buckets in self._plans:
             for bucket in buckets:

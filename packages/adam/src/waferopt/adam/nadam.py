@@ -170,7 +170,7 @@ class NAdam(MultiTensorOptimizer):
             if host:
                 # mu_product moved on the device only: stop trusting the host mirror
                 # (reading it back would sync); load_state_dict refreshes it.
-                self._host_valid = False
+                self._host_mirror["valid"] = False
 
         bucket.scalar_add_("step", 1.0, idx)
         if host:
