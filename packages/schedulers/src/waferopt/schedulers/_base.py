@@ -108,7 +108,7 @@ class KeyedScheduler(Scheduler):
             and math.isfinite(float(value))
             and float(value).is_integer()
         ):
-            number = int(value)
+            number = int(float(value)) if not isinstance(value, numbers.Integral) else int(value)
         elif isinstance(value, numbers.Real):
             raise ValueError(f"{self._error_prefix(generic)} must be an integer, got {value!r}")
         else:

@@ -63,7 +63,7 @@ __all__ = [
 ]
 
 
-class ConstantLR(ConstantScheduler, LRScheduler):
+class ConstantLR(ConstantScheduler, LRScheduler):  # type: ignore[misc]
     """Maintains a constant learning rate: ``v(t) = learning_rate``.
 
     The 'lr' binding of :class:`~waferopt.schedulers.scheduler.ConstantScheduler`; see it for the
@@ -83,7 +83,7 @@ class ConstantLR(ConstantScheduler, LRScheduler):
         super().__init__(optimizer, "lr", learning_rate, total_iters, param_group_tags)
 
 
-class PolynomialLR(PolynomialScheduler, LRScheduler):
+class PolynomialLR(PolynomialScheduler, LRScheduler):  # type: ignore[misc]
     """Decays the learning rate polynomially from ``initial_learning_rate`` to ``end_learning_rate`` over ``total_iters`` steps (similar to ``torch.optim.lr_scheduler.PolynomialLR``).
 
     The 'lr' binding of :class:`~waferopt.schedulers.scheduler.PolynomialScheduler`; see it for the
@@ -119,7 +119,7 @@ class PolynomialLR(PolynomialScheduler, LRScheduler):
         )
 
 
-class LinearLR(PolynomialLR):
+class LinearLR(PolynomialLR):  # type: ignore[misc]
     """Interpolates the learning rate linearly from ``initial_learning_rate`` to ``end_learning_rate``: a polynomial of power 1.
 
     The 'lr' binding of :class:`~waferopt.schedulers.scheduler.LinearScheduler`; see it for the
@@ -153,7 +153,7 @@ class LinearLR(PolynomialLR):
         )
 
 
-class ExponentialLR(ExponentialScheduler, LRScheduler):
+class ExponentialLR(ExponentialScheduler, LRScheduler):  # type: ignore[misc]
     """Decays the learning rate by ``decay_rate`` every ``total_iters`` steps, TensorFlow style (similar to ``torch.optim.lr_scheduler.ExponentialLR``).
 
     The 'lr' binding of :class:`~waferopt.schedulers.scheduler.ExponentialScheduler`; see it for the
@@ -183,7 +183,7 @@ class ExponentialLR(ExponentialScheduler, LRScheduler):
         )
 
 
-class InverseExponentialTimeDecayLR(InverseExponentialTimeDecayScheduler, LRScheduler):
+class InverseExponentialTimeDecayLR(InverseExponentialTimeDecayScheduler, LRScheduler):  # type: ignore[misc]
     """Decays the learning rate inverse-exponentially over time, as the Keras ``InverseTimeDecay`` class.
 
     The 'lr' binding of :class:`~waferopt.schedulers.scheduler.InverseExponentialTimeDecayScheduler`; see it for the
@@ -215,7 +215,7 @@ class InverseExponentialTimeDecayLR(InverseExponentialTimeDecayScheduler, LRSche
         )
 
 
-class InverseSquareRootDecayLR(InverseSquareRootDecayScheduler, LRScheduler):
+class InverseSquareRootDecayLR(InverseSquareRootDecayScheduler, LRScheduler):  # type: ignore[misc]
     """Decays the learning rate as ``initial_learning_rate * scale / sqrt(max(t, warmup_steps))``.
 
     The 'lr' binding of :class:`~waferopt.schedulers.scheduler.InverseSquareRootDecayScheduler`; see it for the
@@ -238,7 +238,7 @@ class InverseSquareRootDecayLR(InverseSquareRootDecayScheduler, LRScheduler):
         )
 
 
-class CosineDecayLR(CosineDecayScheduler, LRScheduler):
+class CosineDecayLR(CosineDecayScheduler, LRScheduler):  # type: ignore[misc]
     """Applies the cosine decay schedule of the Keras ``CosineDecay`` class to the learning rate.
 
     The 'lr' binding of :class:`~waferopt.schedulers.scheduler.CosineDecayScheduler`; see it for the
@@ -265,7 +265,7 @@ class CosineDecayLR(CosineDecayScheduler, LRScheduler):
         )
 
 
-class PiecewiseConstantLR(PiecewiseConstantScheduler, LRScheduler):
+class PiecewiseConstantLR(PiecewiseConstantScheduler, LRScheduler):  # type: ignore[misc]
     """Holds the learning rate at ``learning_rates[k]`` from milestone ``k`` to the next.
 
     The 'lr' binding of :class:`~waferopt.schedulers.scheduler.PiecewiseConstantScheduler`; see it for the
@@ -285,7 +285,7 @@ class PiecewiseConstantLR(PiecewiseConstantScheduler, LRScheduler):
         super().__init__(optimizer, "lr", learning_rates, milestones, param_group_tags)
 
 
-class MultiStepLR(MultiStepScheduler, LRScheduler):
+class MultiStepLR(MultiStepScheduler, LRScheduler):  # type: ignore[misc]
     """Decays the learning rate by ``gamma`` at each milestone (similar to ``torch.optim.lr_scheduler.MultiStepLR``).
 
     The 'lr' binding of :class:`~waferopt.schedulers.scheduler.MultiStepScheduler`; see it for the
@@ -308,7 +308,7 @@ class MultiStepLR(MultiStepScheduler, LRScheduler):
         )
 
 
-class StepLR(StepScheduler, LRScheduler):
+class StepLR(StepScheduler, LRScheduler):  # type: ignore[misc]
     """Decays the learning rate by ``gamma`` every ``step_size`` steps (similar to ``torch.optim.lr_scheduler.StepLR``).
 
     The 'lr' binding of :class:`~waferopt.schedulers.scheduler.StepScheduler`; see it for the
@@ -329,7 +329,7 @@ class StepLR(StepScheduler, LRScheduler):
         super().__init__(optimizer, "lr", initial_learning_rate, step_size, gamma, param_group_tags)
 
 
-class CosineAnnealingLR(CosineAnnealingScheduler, LRScheduler):
+class CosineAnnealingLR(CosineAnnealingScheduler, LRScheduler):  # type: ignore[misc]
     """Anneals the learning rate along a cosine (similar to ``torch.optim.lr_scheduler.CosineAnnealingLR``).
 
     The 'lr' binding of :class:`~waferopt.schedulers.scheduler.CosineAnnealingScheduler`; see it for the
@@ -350,7 +350,7 @@ class CosineAnnealingLR(CosineAnnealingScheduler, LRScheduler):
         super().__init__(optimizer, "lr", initial_learning_rate, T_max, eta_min, param_group_tags)
 
 
-class LambdaLR(LambdaScheduler, LRScheduler):
+class LambdaLR(LambdaScheduler, LRScheduler):  # type: ignore[misc]
     """Sets the learning rate to ``initial_learning_rate`` times the product of user functions of the step.
 
     The 'lr' binding of :class:`~waferopt.schedulers.scheduler.LambdaScheduler`; see it for the
@@ -373,7 +373,7 @@ class LambdaLR(LambdaScheduler, LRScheduler):
         super().__init__(optimizer, "lr", initial_learning_rate, lr_lambda, param_group_tags)
 
 
-class CosineAnnealingWarmRestarts(CosineAnnealingWarmRestartsScheduler, LRScheduler):
+class CosineAnnealingWarmRestarts(CosineAnnealingWarmRestartsScheduler, LRScheduler):  # type: ignore[misc]
     """Anneals the learning rate along a cosine with warm restarts, SGDR (similar to ``torch.optim.lr_scheduler.CosineAnnealingWarmRestarts``).
 
     The 'lr' binding of :class:`~waferopt.schedulers.scheduler.CosineAnnealingWarmRestartsScheduler`; see it for the
@@ -397,7 +397,7 @@ class CosineAnnealingWarmRestarts(CosineAnnealingWarmRestartsScheduler, LRSchedu
         )
 
 
-class MultiplicativeLR(MultiplicativeScheduler, LRScheduler):
+class MultiplicativeLR(MultiplicativeScheduler, LRScheduler):  # type: ignore[misc]
     """Multiplies the learning rate by ``coefficient`` every step.
 
     The 'lr' binding of :class:`~waferopt.schedulers.scheduler.MultiplicativeScheduler`; see it for the
@@ -417,7 +417,7 @@ class MultiplicativeLR(MultiplicativeScheduler, LRScheduler):
         super().__init__(optimizer, "lr", initial_learning_rate, coefficient, param_group_tags)
 
 
-class CyclicLR(CyclicScheduler, LRScheduler):
+class CyclicLR(CyclicScheduler, LRScheduler):  # type: ignore[misc]
     """Cycles the learning rate between ``base_lr`` and ``max_lr`` (CLR; similar to ``torch.optim.lr_scheduler.CyclicLR``).
 
     The 'lr' binding of :class:`~waferopt.schedulers.scheduler.CyclicScheduler`; see it for the
@@ -454,7 +454,7 @@ class CyclicLR(CyclicScheduler, LRScheduler):
         )
 
 
-class OneCycleLR(OneCycleScheduler, LRScheduler):
+class OneCycleLR(OneCycleScheduler, LRScheduler):  # type: ignore[misc]
     """Sets the learning rate by the 1cycle policy (similar to ``torch.optim.lr_scheduler.OneCycleLR``; ``initial_learning_rate`` is torch's ``max_lr / div_factor``).
 
     The 'lr' binding of :class:`~waferopt.schedulers.scheduler.OneCycleScheduler`; see it for the
@@ -494,7 +494,7 @@ class OneCycleLR(OneCycleScheduler, LRScheduler):
         )
 
 
-class SequentialLR(SequentialScheduler, LRScheduler):
+class SequentialLR(SequentialScheduler, LRScheduler):  # type: ignore[misc]
     """Runs learning-rate schedulers one after another, switching at ``milestones``
     (similar to ``torch.optim.lr_scheduler.SequentialLR``).
 
@@ -514,7 +514,7 @@ class SequentialLR(SequentialScheduler, LRScheduler):
         super().__init__(optimizer, schedulers, milestones, last_epoch, param_group_tags)
 
 
-class ChainedLR(ChainedGenericScheduler, LRScheduler):
+class ChainedLR(ChainedGenericScheduler, LRScheduler):  # type: ignore[misc]
     """Chains learning-rate schedulers: the first gives the value, each further one
     multiplies it by its own value relative to its ``initial_val``.
 
@@ -527,7 +527,7 @@ class ChainedLR(ChainedGenericScheduler, LRScheduler):
         super().__init__(schedulers, param_group_tags)
 
 
-class ScalePerParamLR(ScalePerParamScheduler, LRScheduler):
+class ScalePerParamLR(ScalePerParamScheduler, LRScheduler):  # type: ignore[misc]
     """Scales a learning-rate scheduler per param group by the group's
     ``adjust_learning_rate`` (or ``adjust_val``) factor.
 

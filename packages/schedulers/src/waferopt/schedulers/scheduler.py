@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -127,7 +127,7 @@ class PolynomialScheduler(KeyedScheduler):
             self.step_as_float(),
             self.initial_val,
             self.end_val,
-            self.total_iters,
+            cast(int, self.total_iters),
             self.power,
             self.cycle,
         )
@@ -199,7 +199,7 @@ class ExponentialScheduler(KeyedScheduler):
         return shapes.exponential_decay(
             self.step_as_float(),
             self.initial_val,
-            self.total_iters,
+            cast(int, self.total_iters),
             self.decay_rate,
             self.staircase,
         )
@@ -245,7 +245,7 @@ class InverseExponentialTimeDecayScheduler(KeyedScheduler):
             self.step_as_float(),
             self.initial_val,
             self.step_exponent,
-            self.total_iters,
+            cast(int, self.total_iters),
             self.decay_rate,
             self.staircase,
         )
@@ -314,7 +314,7 @@ class CosineDecayScheduler(KeyedScheduler):
 
     def _get_closed_form(self) -> torch.Tensor:
         return shapes.cosine_decay(
-            self.step_as_float(), self.initial_val, self.end_val, self.total_iters
+            self.step_as_float(), self.initial_val, self.end_val, cast(int, self.total_iters)
         )
 
 
