@@ -495,8 +495,9 @@ class OneCycleLR(OneCycleScheduler, LRScheduler):  # type: ignore[misc]
 
 
 class SequentialLR(SequentialScheduler, LRScheduler):  # type: ignore[misc]
-    """Runs learning-rate schedulers one after another, switching at ``milestones``
-    (similar to ``torch.optim.lr_scheduler.SequentialLR``).
+    """Runs learning-rate schedulers one after another, switching at ``milestones``.
+
+    Similar to ``torch.optim.lr_scheduler.SequentialLR``.
 
     The 'lr' binding of :class:`~waferopt.schedulers.scheduler.SequentialScheduler`.
     """
@@ -515,8 +516,10 @@ class SequentialLR(SequentialScheduler, LRScheduler):  # type: ignore[misc]
 
 
 class ChainedLR(ChainedGenericScheduler, LRScheduler):  # type: ignore[misc]
-    """Chains learning-rate schedulers: the first gives the value, each further one
-    multiplies it by its own value relative to its ``initial_val``.
+    """Chains learning-rate schedulers: their values multiply, relative to their ``initial_val``.
+
+    The first scheduler gives the value; each further one multiplies it by its own
+    value divided by its ``initial_val``.
 
     The 'lr' binding of :class:`~waferopt.schedulers.scheduler.ChainedGenericScheduler`.
     """
@@ -528,8 +531,9 @@ class ChainedLR(ChainedGenericScheduler, LRScheduler):  # type: ignore[misc]
 
 
 class ScalePerParamLR(ScalePerParamScheduler, LRScheduler):  # type: ignore[misc]
-    """Scales a learning-rate scheduler per param group by the group's
-    ``adjust_learning_rate`` (or ``adjust_val``) factor.
+    """Scales a learning-rate scheduler per param group by the group\'s factor.
+
+    The factor is the group\'s ``adjust_learning_rate`` (or ``adjust_val``), 1 if absent.
 
     The 'lr' binding of :class:`~waferopt.schedulers.scheduler.ScalePerParamScheduler`.
     """

@@ -134,9 +134,19 @@ class PolynomialScheduler(KeyedScheduler):
 
 
 class LinearScheduler(PolynomialScheduler):
-    """Linear interpolation from ``initial_val`` to ``end_val``: a polynomial of power 1.
+    r"""Linear interpolation from ``initial_val`` to ``end_val``: a polynomial of power 1.
 
-    Args: as :class:`PolynomialScheduler`, without ``power``.
+    .. math::
+        v(t) = end + (initial - end)(1 - \min(t, T)/T)
+
+    Args:
+        optimizer: the waferopt optimizer to schedule.
+        param_group_key: the group key to drive.
+        initial_val: the value at step 0.
+        end_val: the value from step ``total_iters`` on.
+        total_iters: number of steps (>= 1).
+        cycle: restart TensorFlow-style instead of holding ``end_val``.
+        param_group_tags: see :class:`waferopt.core.Scheduler`.
     """
 
     def __init__(

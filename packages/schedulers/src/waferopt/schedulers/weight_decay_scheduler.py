@@ -414,8 +414,9 @@ class OneCycleWD(OneCycleScheduler, WeightDecayScheduler):
 
 
 class SequentialWD(SequentialScheduler, WeightDecayScheduler):
-    """Runs weight-decay schedulers one after another, switching at ``milestones``
-    (similar to ``torch.optim.lr_scheduler.SequentialLR``).
+    """Runs weight-decay schedulers one after another, switching at ``milestones``.
+
+    Similar to ``torch.optim.lr_scheduler.SequentialLR``.
 
     The 'weight_decay' binding of :class:`~waferopt.schedulers.scheduler.SequentialScheduler`.
     """
@@ -434,8 +435,10 @@ class SequentialWD(SequentialScheduler, WeightDecayScheduler):
 
 
 class ChainedWD(ChainedGenericScheduler, WeightDecayScheduler):
-    """Chains weight-decay schedulers: the first gives the value, each further one
-    multiplies it by its own value relative to its ``initial_val``.
+    """Chains weight-decay schedulers: their values multiply, relative to their ``initial_val``.
+
+    The first scheduler gives the value; each further one multiplies it by its own
+    value divided by its ``initial_val``.
 
     The 'weight_decay' binding of :class:`~waferopt.schedulers.scheduler.ChainedGenericScheduler`.
     """
@@ -447,8 +450,9 @@ class ChainedWD(ChainedGenericScheduler, WeightDecayScheduler):
 
 
 class ScalePerParamWD(ScalePerParamScheduler, WeightDecayScheduler):
-    """Scales a weight-decay scheduler per param group by the group's
-    ``adjust_learning_rate`` (or ``adjust_val``) factor.
+    """Scales a weight-decay scheduler per param group by the group\'s factor.
+
+    The factor is the group\'s ``adjust_learning_rate`` (or ``adjust_val``), 1 if absent.
 
     The 'weight_decay' binding of :class:`~waferopt.schedulers.scheduler.ScalePerParamScheduler`.
     """
