@@ -296,7 +296,7 @@ def _warn_zero_groups_overwritten(schedulers: list[Scheduler], infos: list[Param
 
 
 def _ignored_keys(spec: OptimizerSpec, cls: type) -> list[str]:
-    parameters = inspect.signature(cls.__init__).parameters
+    parameters = inspect.signature(cls).parameters
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
         return []
     taken = set(parameters) | {"learning_rate", "lr"} | _DEPRECATED_OPTIMIZER_KEYS
@@ -365,8 +365,9 @@ def inspect_config(
             # Without the real groups (they failed), the arguments are still checked, on
             # stand-in parameters, so that their problems are reported too.
             real = groups is not None
+            params = groups if groups is not None else _stand_in_groups(spec, None)
             try:
-                built = cls(groups if real else _stand_in_groups(spec, None), **cls_kwargs)
+                built = cls(params, **cls_kwargs)
             except (ValueError, TypeError) as exc:
                 path = _constructor_error_path(spec, cls_kwargs, str(exc))
                 errors.append(ConfigError(f"{cls.__name__}: {exc}", path))
