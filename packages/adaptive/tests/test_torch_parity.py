@@ -197,7 +197,8 @@ def test_adagrad_foreach_path_matches_torch():
         {},
         {},
     )
-    assert_same(ours, ref, **TENSOR_TOL)
+    # the lr_decay factor is computed in the params' dtype: float64 precision here
+    assert_same(ours, ref, **TOL[torch.float64])
 
 
 def test_adagrad_default_eps_is_cerebras():

@@ -33,9 +33,10 @@ class Adagrad(Optimizer):
     State per parameter, created at construction: ``sum`` (filled with
     ``initial_accumulator_value``) and ``step`` (float32; Adagrad always keeps it).
 
-    The eager step runs torch's fused Adagrad kernel (``torch._fused_adagrad_``) when
-    every hyperparameter but ``lr`` is a Python number; otherwise, and under
-    ``torch.compile``, a multi-tensor (``torch._foreach_*``) formulation.
+    The eager CPU step runs torch's fused Adagrad kernel (``torch._fused_adagrad_``)
+    when every hyperparameter but ``lr`` is a Python number; otherwise (GPU, tensor
+    hyperparameters, ``torch.compile``) a multi-tensor (``torch._foreach_*``)
+    formulation.
 
     Args:
         params: parameters to optimize, or dicts defining parameter groups.
@@ -129,10 +130,8 @@ def _can_fuse(params: list[Tensor], kwargs: dict[str, Any]) -> bool:
         return False
     if any(isinstance(kwargs[k], Tensor) for k in ("lr_decay", "weight_decay", "eps")):
         return False
-    return all(
-        p.device.type in ("cpu", "cuda") and p.dtype in _FUSED_DTYPES and not p.is_complex()
-        for p in params
-    )
+    # torch ships the fused Adagrad kernel for the CPU only (it refuses fused=True on CUDA)
+    return all(p.device.type == "cpu" and p.dtype in _FUSED_DTYPES for p in params)
 
 
 def _fused_adagrad(
@@ -152,7 +151,9 @@ def _fused_adagrad(
     ):
         device = device_params[0].device
         torch._foreach_add_(device_steps, 1.0)
-        device_lr = F.on_device(lr, device) if device.type != "cpu" else lr
+        device_lr = lr
+        if isinstance(lr, Tensor):  # the fused kernel reads a float32 lr on the params' device
+            device_lr = lr.to(device=device, dtype=torch.float32, non_blocking=True)
         torch._fused_adagrad_(
             device_params,
             device_grads,
@@ -200,7 +201,9 @@ def _foreach_adagrad(
         torch._foreach_add_(std, eps_)
         if isinstance(lr_, Tensor) or F.is_nonzero_or_tensor(lr_decay_):
             # clr_i = lr / (1 + (t_i - 1) * lr_decay), one 0-d tensor per parameter
-            clr = torch._foreach_sub(device_steps, 1.0)
+            dtype = device_params[0].dtype
+            steps_ = device_steps if dtype == torch.float32 else [s.to(dtype) for s in device_steps]
+            clr = torch._foreach_sub(steps_, 1.0)
             F.mul_(clr, lr_decay_)
             torch._foreach_add_(clr, 1.0)
             torch._foreach_reciprocal_(clr)
