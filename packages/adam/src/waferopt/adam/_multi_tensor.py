@@ -455,8 +455,10 @@ def as_float(x: Any) -> float:
     return float(x.detach().cpu()) if isinstance(x, Tensor) else float(x)
 
 
-def one_minus(x: Any) -> Any:
-    return 1.0 - x
+def promote(x: Any, dtype: torch.dtype) -> Any:
+    """A tensor hyperparameter in the coefficient dtype (numbers are left alone), so
+    that products such as ``1 - lr * weight_decay`` are not rounded to float32."""
+    return x.to(dtype) if isinstance(x, Tensor) else x
 
 
 def steps_from_power(power: list[float], beta: float) -> list[int] | None:

@@ -31,6 +31,7 @@ from ._multi_tensor import (
     as_float,
     is_tensor,
     numbers,
+    promote,
     steps_from_power,
     sub,
     tiles,
@@ -343,8 +344,9 @@ class AdamBase(MultiTensorOptimizer):
         """Multi-tensor step whose coefficients come from the state tensors (no host data)."""
         params, grads, exp_avgs, exp_avg_sqs, max_sqs = arrays
         n = len(params)
+        cdt = self._coef_dtype(bucket)
+        lr, wd = promote(lr, cdt), promote(wd, cdt)
         if correct_bias:
-            cdt = self._coef_dtype(bucket)
             p1 = bucket.scalar_values("beta1_power", idx).to(cdt)
             p2 = bucket.scalar_values("beta2_power", idx).to(cdt)
             coefs: Any = list((torch.sqrt(1.0 - p2) / (1.0 - p1) * -lr).unbind(0))

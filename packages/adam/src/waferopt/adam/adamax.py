@@ -16,6 +16,7 @@ from ._multi_tensor import (
     as_float,
     is_tensor,
     numbers,
+    promote,
     steps_from_power,
     sub,
     tiles,
@@ -125,7 +126,9 @@ class Adamax(MultiTensorOptimizer):
                     torch._foreach_addcdiv_(p_, m_, u_, value=-clr)
         else:
             n = len(params)
-            p1 = bucket.scalar_values("beta1_power", idx).to(self._coef_dtype(bucket))
+            cdt = self._coef_dtype(bucket)
+            lr, wd = promote(lr, cdt), promote(wd, cdt)
+            p1 = bucket.scalar_values("beta1_power", idx).to(cdt)
             coefs = list((-lr / (1.0 - p1)).unbind(0))
             if maximize:
                 grads = torch._foreach_neg(grads)

@@ -10,7 +10,7 @@ from torch import Tensor
 
 from waferopt.core import check_betas, check_non_negative
 
-from ._multi_tensor import Bucket, MultiTensorOptimizer, is_tensor, sub
+from ._multi_tensor import Bucket, MultiTensorOptimizer, is_tensor, promote, sub
 
 __all__ = ["Lamb"]
 
@@ -94,6 +94,8 @@ class Lamb(MultiTensorOptimizer):
         exp_avgs = sub(bucket.tensors["exp_avg"], idx)
         exp_avg_sqs = sub(bucket.tensors["exp_avg_sq"], idx)
         n = len(params)
+        cdt = self._coef_dtype(bucket)
+        lr, wd = promote(lr, cdt), promote(wd, cdt)
 
         if is_tensor(beta1):
             torch._foreach_lerp_(exp_avgs, grads, [1.0 - beta1] * n)
@@ -116,6 +118,7 @@ class Lamb(MultiTensorOptimizer):
         else:
             weight_norm = torch.stack(torch._foreach_norm(params)).clamp(0.0, 10.0)
             ratio_norm = torch.stack(torch._foreach_norm(ratio))
+            weight_norm, ratio_norm = weight_norm.to(cdt), ratio_norm.to(cdt)
             trust = torch.where(
                 (weight_norm > 0) & (ratio_norm > 0),
                 weight_norm / ratio_norm,

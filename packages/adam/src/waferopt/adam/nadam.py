@@ -11,7 +11,16 @@ from torch import Tensor
 
 from waferopt.core import check_betas, check_non_negative
 
-from ._multi_tensor import Bucket, MultiTensorOptimizer, f32, is_tensor, numbers, sub, tiles
+from ._multi_tensor import (
+    Bucket,
+    MultiTensorOptimizer,
+    f32,
+    is_tensor,
+    numbers,
+    promote,
+    sub,
+    tiles,
+)
 
 __all__ = ["NAdam"]
 
@@ -137,6 +146,7 @@ class NAdam(MultiTensorOptimizer):
         else:
             n = len(params)
             cdt = self._coef_dtype(bucket)
+            lr, wd = promote(lr, cdt), promote(wd, cdt)
             t = bucket.scalar_values("step", idx).to(cdt) + 1.0
             mu = beta1 * (1.0 - 0.5 * torch.pow(0.96, t * psi))
             mu_next = beta1 * (1.0 - 0.5 * torch.pow(0.96, (t + 1.0) * psi))

@@ -11,7 +11,7 @@ from torch import Tensor
 
 from waferopt.core import check_betas, check_non_negative
 
-from ._multi_tensor import Bucket, MultiTensorOptimizer, is_tensor, numbers, sub, tiles
+from ._multi_tensor import Bucket, MultiTensorOptimizer, is_tensor, numbers, promote, sub, tiles
 
 __all__ = ["RAdam"]
 
@@ -125,6 +125,7 @@ class RAdam(MultiTensorOptimizer):
         else:
             n = len(params)
             cdt = self._coef_dtype(bucket)
+            lr, wd = promote(lr, cdt), promote(wd, cdt)
             t = bucket.scalar_values("step", idx).to(cdt) + 1.0
             bc1 = 1.0 - torch.pow(beta1, t)
             beta2_t = torch.pow(beta2, t)

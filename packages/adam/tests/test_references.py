@@ -1,0 +1,249 @@
+"""Rules with no torch twin, against references written here from their sources:
+
+* Lamb from the paper (You et al., "Large Batch Optimization for Deep Learning:
+  Training BERT in 76 minutes", Algorithm 2) in the variant Cerebras adopts from
+  cybertronai/pytorch-lamb: no bias correction, φ(‖θ‖) = min(‖θ‖, 10), trust ratio 1
+  when either norm is 0;
+* AdamW(correct_bias=False), HuggingFace ``transformers.AdamW`` semantics with the
+  decay taken on θ before the update (as Cerebras and torch do);
+* AdamBase with both coupled L2 and decoupled decay (semantics.md §2.1).
+
+The references are per-tensor loops in float64 with Python math, independent of the
+multi-tensor code under test. Each rule also trains a small model.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from waferopt.adam import Adam, Adamax, AdamBase, AdamW, Lamb, NAdam, RAdam
+
+SHAPES = [(6, 4), (4,), (3, 3, 2), (1,)]
+STEPS = 50
+LR = 2.0**-6  # exactly representable in float32, so a 0-d float32 lr tensor is the same lr
+
+
+def make(seed=0, dtype=torch.float64):
+    gen = torch.Generator().manual_seed(seed)
+    return [
+        torch.randn(s, generator=gen, dtype=torch.float64).to(dtype).requires_grad_()
+        for s in SHAPES
+    ]
+
+
+def grads(step, dtype=torch.float64):
+    gen = torch.Generator().manual_seed(100 + step)
+    return [torch.randn(s, generator=gen, dtype=torch.float64).to(dtype) for s in SHAPES]
+
+
+def lamb_reference(params, steps, lr, betas, eps, wd, adam=False, zero_first=False):
+    """Lamb, one tensor at a time, from the paper / pytorch-lamb."""
+    beta1, beta2 = betas
+    thetas = [p.detach().clone() for p in params]
+    if zero_first:
+        thetas[0].zero_()
+    m = [torch.zeros_like(t) for t in thetas]
+    v = [torch.zeros_like(t) for t in thetas]
+    for step in range(1, steps + 1):
+        for i, g in enumerate(grads(step, thetas[0].dtype)):
+            m[i] = beta1 * m[i] + (1 - beta1) * g
+            v[i] = beta2 * v[i] + (1 - beta2) * g * g
+            r = m[i] / (v[i].sqrt() + eps) + wd * thetas[i]
+            w_norm = min(math.sqrt(float((thetas[i] ** 2).sum())), 10.0)
+            r_norm = math.sqrt(float((r**2).sum()))
+            trust = 1.0 if (adam or w_norm == 0.0 or r_norm == 0.0) else w_norm / r_norm
+            thetas[i] = thetas[i] - lr * trust * r
+    return thetas
+
+
+def adam_base_reference(
+    params, steps, lr, betas, eps, wd, l2, correct_bias, amsgrad=False, float32_powers=False
+):
+    """semantics.md §2.1, one tensor at a time.
+
+    The powers are exact (β^t in double, what the host and fused paths use) or, with
+    ``float32_powers``, the float32 state P ← P·β itself (what the device-side path
+    reads: the Cerebras layout stores the powers in float32, so β2 = 0.999 is
+    0.99900001 there, about 1e-5 relative in 1 - β2^t on early steps).
+    """
+    beta1, beta2 = betas
+    thetas = [p.detach().clone() for p in params]
+    m = [torch.zeros_like(t) for t in thetas]
+    v = [torch.zeros_like(t) for t in thetas]
+    vmax = [torch.zeros_like(t) for t in thetas]
+    if float32_powers:
+        p1 = torch.tensor(beta1, dtype=torch.float32)
+        p2 = torch.tensor(beta2, dtype=torch.float32)
+    else:
+        p1, p2 = beta1, beta2
+    for step in range(1, steps + 1):
+        for i, g in enumerate(grads(step, thetas[0].dtype)):
+            g = g + l2 * thetas[i]
+            m[i] = beta1 * m[i] + (1 - beta1) * g
+            v[i] = beta2 * v[i] + (1 - beta2) * g * g
+            vmax[i] = torch.maximum(vmax[i], v[i])
+            u = m[i] / ((vmax[i] if amsgrad else v[i]).sqrt() + eps)
+            if correct_bias:
+                u = u * math.sqrt(1 - float(p2)) / (1 - float(p1))
+            thetas[i] = thetas[i] - lr * (u + wd * thetas[i])
+        p1, p2 = p1 * beta1, p2 * beta2
+    return thetas
+
+
+def run_ours(opt_factory, dtype=torch.float64, steps=STEPS, zero_first=False):
+    ps = make(dtype=dtype)
+    if zero_first:
+        with torch.no_grad():
+            ps[0].zero_()
+    opt = opt_factory(ps)
+    for step in range(1, steps + 1):
+        for p, g in zip(ps, grads(step, dtype)):
+            p.grad = g
+        opt.step()
+    return ps
+
+
+def close(ours, ref, dtype=torch.float64):
+    tol = dict(rtol=1e-10, atol=1e-12) if dtype == torch.float64 else dict(rtol=1e-5, atol=2e-6)
+    for a, b in zip(ours, ref):
+        torch.testing.assert_close(a.detach(), b.to(a.dtype), **tol)
+
+
+# ---------------------------------------------------------------------- Lamb
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("adam", [False, True])
+@pytest.mark.parametrize("weight_decay", [0.0, 0.1])
+@pytest.mark.parametrize("lr_kind", ["number", "tensor"])
+def test_lamb_matches_the_paper_reference(weight_decay, adam, dtype, lr_kind):
+    kw = dict(betas=(0.9, 0.99), eps=1e-6)
+    lr = torch.tensor(LR) if lr_kind == "tensor" else LR
+    ours = run_ours(lambda ps: Lamb(ps, lr=lr, weight_decay=weight_decay, adam=adam, **kw), dtype)
+    ref = lamb_reference(
+        make(dtype=torch.float64), STEPS, LR, kw["betas"], kw["eps"], weight_decay, adam
+    )
+    close(ours, ref, dtype)
+
+
+def test_lamb_trust_ratio_is_one_for_a_zero_weight_and_clipped_at_ten():
+    """φ(‖θ‖)=min(‖θ‖,10): large weights get the clipped norm; a zero tensor gets ratio 1."""
+    ours = run_ours(lambda ps: Lamb(ps, lr=1e-2), zero_first=True, steps=3)
+    ref = lamb_reference(make(), 3, 1e-2, (0.9, 0.999), 1e-6, 0.0, zero_first=True)
+    close(ours, ref)
+    big = torch.full((10, 10), 5.0, requires_grad=True)  # ‖θ‖ = 50 > 10
+    opt = Lamb([big], lr=1e-2)
+    big.grad = torch.ones(10, 10)
+    opt.step()
+    r = torch.ones(10, 10) * (0.1 / (math.sqrt(0.001) + 1e-6))
+    expected = 5.0 - 1e-2 * (10.0 / r.norm().item()) * r
+    torch.testing.assert_close(big.detach(), expected)
+
+
+def test_lamb_multiple_groups():
+    ps = make()
+    opt = Lamb([{"params": ps[:2]}, {"params": ps[2:], "lr": 5e-3, "weight_decay": 0.2}], lr=2e-2)
+    for step in range(1, STEPS + 1):
+        for p, g in zip(ps, grads(step)):
+            p.grad = g
+        opt.step()
+    ref_a = lamb_reference(make(), STEPS, 2e-2, (0.9, 0.999), 1e-6, 0.0)
+    ref_b = lamb_reference(make(), STEPS, 5e-3, (0.9, 0.999), 1e-6, 0.2)
+    close(ps[:2], ref_a[:2])
+    close(ps[2:], ref_b[2:])
+
+
+# ---------------------------------------------------------------------- AdamW / AdamBase
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("amsgrad", [False, True])
+@pytest.mark.parametrize("fused", [None, False])
+@pytest.mark.parametrize("lr_kind", ["number", "tensor"])
+def test_adamw_without_bias_correction_matches_hf_reference(amsgrad, fused, dtype, lr_kind):
+    lr = torch.tensor(LR) if lr_kind == "tensor" else LR
+    ours = run_ours(
+        lambda ps: AdamW(
+            ps, lr=lr, eps=1e-3, weight_decay=0.1, correct_bias=False, amsgrad=amsgrad, fused=fused
+        ),
+        dtype,
+    )
+    ref = adam_base_reference(make(), STEPS, LR, (0.9, 0.999), 1e-3, 0.1, 0.0, False, amsgrad)
+    close(ours, ref, dtype)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("correct_bias", [True, False])
+@pytest.mark.parametrize("lr_kind", ["number", "tensor"])
+def test_adam_base_with_l2_and_decay_matches_reference(correct_bias, dtype, lr_kind):
+    """Both terms at once: the fused kernels cannot do this; the multi-tensor path does."""
+    lr = torch.tensor(LR) if lr_kind == "tensor" else LR
+    ours = run_ours(
+        lambda ps: AdamBase(
+            ps,
+            lr=lr,
+            eps=1e-3,
+            weight_decay=0.1,
+            l2_regularization_rate=0.05,
+            correct_bias=correct_bias,
+        ),
+        dtype,
+    )
+    ref = adam_base_reference(
+        make(),
+        STEPS,
+        LR,
+        (0.9, 0.999),
+        1e-3,
+        0.1,
+        0.05,
+        correct_bias,
+        float32_powers=lr_kind == "tensor",
+    )
+    close(ours, ref, dtype)
+
+
+# ---------------------------------------------------------------------- training
+def _regression(seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(256, 8, generator=gen)
+    w = torch.randn(8, 1, generator=gen)
+    y = torch.tanh(x @ w) + 0.01 * torch.randn(256, 1, generator=gen)
+    return x, y
+
+
+TRAIN = {
+    "Lamb": lambda ps: Lamb(ps, lr=2e-2, weight_decay=1e-4),
+    "Lamb(adam)": lambda ps: Lamb(ps, lr=1e-2, adam=True),
+    "AdamW(correct_bias=False)": lambda ps: AdamW(
+        ps, lr=1e-2, weight_decay=1e-2, correct_bias=False
+    ),
+    "AdamW": lambda ps: AdamW(ps, lr=1e-2, weight_decay=1e-2),
+    "Adam": lambda ps: Adam(ps, lr=1e-2, weight_decay=1e-4, amsgrad=True),
+    "AdamBase": lambda ps: AdamBase(ps, lr=1e-2, weight_decay=1e-3, l2_regularization_rate=1e-4),
+    "Adamax": lambda ps: Adamax(ps, lr=2e-2),
+    "NAdam": lambda ps: NAdam(ps, lr=1e-2),
+    "RAdam": lambda ps: RAdam(ps, lr=1e-2),
+}
+
+
+@pytest.mark.parametrize("name", list(TRAIN))
+def test_trains_a_small_model(name):
+    torch.manual_seed(0)
+    x, y = _regression()
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
+    opt = TRAIN[name](list(model.parameters()))
+    loss_fn = torch.nn.MSELoss()
+    with torch.no_grad():
+        first = loss_fn(model(x), y).item()
+    for _ in range(150):
+
+        def closure():
+            opt.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+    with torch.no_grad():
+        last = loss_fn(model(x), y).item()
+    assert last < 0.2 * first, (first, last)
