@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import nox
+from nox.command import CommandFailed
 
 ROOT = Path(__file__).parent
 TORCH = "torch==2.13.0"
@@ -53,16 +54,101 @@ def constraints(session: nox.Session, torch: str) -> str:
 TEST_TOOLS = ("pytest>=8", "pyyaml>=6", "numpy", "tqdm", "matplotlib")
 
 
-@nox.session(python=DEFAULT_PYTHON)
-def tests(session: nox.Session) -> None:
-    """Run every package's tests and the registry's."""
-    install_waferopt(session, *TEST_TOOLS)
+# ---------------------------------------------------------------- tests and the matrix
+# The default cell (what CI runs as `nox -s tests`): Python 3.11, torch 2.13.0, the
+# newest pluggy our range admits. `nox -s tests_matrix` runs every cell of
+# Python 3.10-3.13 x torch {oldest admitted, 2.13.0} x pluggy {oldest, newest}; see
+# docs/test-matrix.md for which cells run on the project's machines and why the others
+# cannot. Matrix cells pin torch as `X+cpu`, a CPU build: PyPI has none, so a cell
+# whose CPU wheel is not in a configured index or find-links stops at once instead of
+# downloading a CUDA build.
+TORCH_VERSIONS = ("2.4.1", "2.13.0")
+"""The oldest torch release our metadata admits (`torch>=2.4,<3`) and the pinned one."""
+PYTHONS = ("3.10", "3.11", "3.12", "3.13")
+PLUGGY = {"oldest": "pluggy==1.3.0", "newest": "pluggy>=1.3,<2"}
+"""pluggy at the bottom of our range (`pluggy>=1.3,<2`) and the newest release in it."""
+PYTEST_FOR_PLUGGY = {"oldest": "pytest>=7.4,<8", "newest": "pytest>=8"}
+"""pytest shares the interpreter's pluggy: pytest 8 needs pluggy>=1.5, so the oldest
+pluggy cell runs pytest 7.4."""
+MATRIX = [
+    (py, torch)
+    for torch in TORCH_VERSIONS
+    for py in PYTHONS
+    if not (torch == "2.4.1" and py == "3.13")  # torch 2.4 has no Python 3.13 wheels
+]
+
+
+def run_tests(session: nox.Session, torch: str, pluggy: str) -> None:
+    """Install torch, every distribution editable, the tools, then run every test folder."""
+    tools = [t for t in TEST_TOOLS if not t.startswith("pytest")]
+    install_waferopt(session, PYTEST_FOR_PLUGGY[pluggy], *tools, torch=torch)
+    session.install(
+        PLUGGY[pluggy], PYTEST_FOR_PLUGGY[pluggy], f"--constraint={constraints(session, torch)}"
+    )
+    session.run(
+        "python",
+        "-c",
+        "import sys, torch, pluggy, pytest; print('cell: Python', sys.version.split()[0], "
+        "'torch', torch.__version__, 'pluggy', pluggy.__version__, 'pytest', pytest.__version__)",
+    )
     test_dirs = [str(d / "tests") for d in distributions() if (d / "tests").is_dir()]
     session.run(
         "python",
         "-m",
         "pytest",
         *test_dirs,
+        "-p",
+        "no:cacheprovider",
+        *session.posargs,
+        env={"OMP_NUM_THREADS": "1"},
+    )
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def tests(session: nox.Session) -> None:
+    """Run every package's tests and the registry's (the default matrix cell)."""
+    run_tests(session, TORCH, "newest")
+
+
+@nox.session(name="tests_matrix")
+@nox.parametrize(
+    ("python", "torch"),
+    [nox.param(py, torch, id=f"{py}-torch{torch}") for py, torch in MATRIX],
+)
+@nox.parametrize("pluggy", list(PLUGGY))
+def tests_matrix(session: nox.Session, torch: str, pluggy: str) -> None:
+    """One cell of Python x torch x pluggy (`nox -l` lists them); CPU torch builds only."""
+    try:
+        session.install(f"torch=={torch}+cpu", "--only-binary=torch", silent=True)
+    except CommandFailed:
+        session.skip(
+            f"no CPU build of torch {torch} for Python {session.python} in the configured "
+            "indexes (add https://download.pytorch.org/whl/cpu as an extra index to run this "
+            "cell); a CUDA build is never installed"
+        )
+    run_tests(session, f"torch=={torch}+cpu", pluggy)
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def integration(session: nox.Session) -> None:
+    """Build every wheel and sdist, install them into fresh virtual environments, prove
+    the plugin mechanics for real (integration_tests/). One torch, shared by every
+    environment: no environment downloads torch."""
+    session.install(TORCH)
+    session.install(
+        "build>=1.2",
+        "twine>=5",
+        "hatchling>=1.27",
+        "packaging>=23",
+        "pytest>=8",
+        f"--constraint={constraints(session, TORCH)}",
+    )
+    session.run("python", "integration_tests/check_versions.py")
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "integration_tests",
         "-p",
         "no:cacheprovider",
         *session.posargs,

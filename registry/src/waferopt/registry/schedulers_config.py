@@ -40,7 +40,7 @@ from waferopt.core import Kind, Optimizer, Scheduler
 
 from ._normalize import coerce_number, coerce_numbers, translate_deprecated
 from .discovery import get_registry
-from .errors import ConfigError, ConfigErrors, join_path
+from .errors import ConfigError, ConfigErrors, NotInstalledError, join_path
 
 __all__ = ["configure_lr_scheduler", "configure_scheduler", "configure_scheduler_params"]
 
@@ -174,6 +174,11 @@ def _resolve(name: Any, kinds: frozenset[Kind], path: str, lr_suffix: bool) -> t
             )
         entry = found[0] if found else None
     if entry is None:
+        if lr_suffix and not name.lower().endswith("lr"):
+            # "CosineDecay" of a legacy config: name what to install for "CosineDecayLR".
+            suffixed = registry.unknown(f"{name}LR", kinds, path)
+            if isinstance(suffixed, NotInstalledError):
+                raise suffixed
         raise registry.unknown(name, kinds, path)
     return entry.load()
 
