@@ -343,3 +343,52 @@ def test_state_dict_from_another_shape_of_model_is_refused():
     other = AdamW([torch.zeros(3, 4, requires_grad=True), torch.zeros(5, requires_grad=True)])
     with pytest.raises(ValueError, match="parameter"):
         other.load_state_dict(src.state_dict())
+
+
+# ---------------------------------------------------------------------- host step mirror
+@pytest.mark.parametrize("beta", [0.0, 0.5, 0.9, 0.999, 0.9999, 0.99999])
+def test_step_is_recovered_from_closed_form_float32_powers(beta):
+    """After a load, the step count comes back from ``beta*_power`` = fl32(β^(t+1)):
+    exactly while the power is a normal float32, and where it has underflowed every
+    bias correction is exactly 1 in double anyway."""
+    from waferopt.adam._multi_tensor import steps_from_power
+
+    ts = sorted({*range(0, 200), *range(200, 300_000, 997)})
+    powers = torch.tensor([beta ** (t + 1) for t in ts], dtype=torch.float32).tolist()
+    got = steps_from_power(powers, beta)
+    if beta == 0.0:
+        assert got is None
+        return
+    for t, p, g in zip(ts, powers, got):
+        if p > 1.2e-38:
+            assert g == t, (t, p, g)
+        else:
+            assert 1.0 - beta**g == 1.0 - beta**t
+
+
+def test_resume_at_a_late_step_with_beta2_close_to_one_is_bit_for_bit():
+    ps = params()
+    opt = AdamW(ps, lr=1e-3, betas=(0.99, 0.99995), weight_decay=0.1)
+    # fast-forward: pretend 4321 steps were taken (the state a checkpoint would hold)
+    sd = copy.deepcopy(opt.state_dict())
+    for st in sd["state"].values():
+        st["beta1_power"].fill_(0.99**4322)
+        st["beta2_power"].fill_(0.99995**4322)
+    opt.load_state_dict(sd)
+    twin_ps = clone(ps)
+    twin = AdamW(twin_ps, lr=1e-3, betas=(0.99, 0.99995), weight_decay=0.1)
+    twin.load_state_dict(copy.deepcopy(opt.state_dict()))
+    run(opt, ps, 3)
+    resumed_ps = clone(ps)
+    resumed = AdamW(resumed_ps, lr=1e-3, betas=(0.99, 0.99995), weight_decay=0.1)
+    resumed.load_state_dict(copy.deepcopy(opt.state_dict()))
+    run(opt, ps, 4, start=4)
+    run(resumed, resumed_ps, 4, start=4)
+    for a, b in zip(ps, resumed_ps):
+        assert torch.equal(a, b)
+    # the powers went on from step 4322 (closed form, so the next load finds the step again)
+    run(twin, twin_ps, 7)
+    for p in twin_ps:
+        torch.testing.assert_close(
+            twin.state[p]["beta2_power"].item(), 0.99995**4329, rtol=1e-6, atol=0
+        )

@@ -65,9 +65,10 @@ def adam_base_reference(
     """semantics.md §2.1, one tensor at a time.
 
     The powers are exact (β^t in double, what the host and fused paths use) or, with
-    ``float32_powers``, the float32 state P ← P·β itself (what the device-side path
-    reads: the Cerebras layout stores the powers in float32, so β2 = 0.999 is
-    0.99900001 there, about 1e-5 relative in 1 - β2^t on early steps).
+    ``float32_powers``, the float32 state (what the device-side path reads: the
+    Cerebras layout stores the powers in float32, so β2 = 0.999 is 0.99900001 there,
+    about 1e-5 relative in 1 - β2^t on early steps). An eager step writes the state in
+    closed form, fl32(β^t).
     """
     beta1, beta2 = betas
     thetas = [p.detach().clone() for p in params]
@@ -89,7 +90,11 @@ def adam_base_reference(
             if correct_bias:
                 u = u * math.sqrt(1 - float(p2)) / (1 - float(p1))
             thetas[i] = thetas[i] - lr * (u + wd * thetas[i])
-        p1, p2 = p1 * beta1, p2 * beta2
+        if float32_powers:
+            p1 = torch.tensor(beta1 ** (step + 1), dtype=torch.float32)
+            p2 = torch.tensor(beta2 ** (step + 1), dtype=torch.float32)
+        else:
+            p1, p2 = p1 * beta1, p2 * beta2
     return thetas
 
 

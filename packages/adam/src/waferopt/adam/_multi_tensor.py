@@ -144,6 +144,25 @@ class Bucket:
         else:
             torch._foreach_mul_([buf[i] for i in idx], factor)
 
+    def scalar_fill_(self, key: str, value: float, idx: list[int] | None) -> None:
+        buf = self.scalars[key]
+        if idx is None:
+            buf.fill_(value)
+        else:
+            for i in idx:
+                buf[i].fill_(value)
+
+    def fill_powers_(self, idx: list[int] | None, betas: dict[str, float]) -> None:
+        """Write ``β^(t+1)`` into each power state after step t (host path).
+
+        The closed form keeps ``fl32(β^k)`` exactly (no float32 drift from repeated
+        products), so the step can be recovered from the powers after a load.
+        """
+        for t, pos in self.step_groups(idx):
+            members = absolute(idx, pos)
+            for key, beta in betas.items():
+                self.scalar_fill_(key, float(beta) ** (t + 1), members)
+
     def scalar_add_(self, key: str, value: Any, idx: list[int] | None) -> None:
         buf = self.scalars[key]
         if idx is None:
@@ -157,6 +176,15 @@ class Bucket:
             buf.copy_(values)
         else:
             torch._foreach_copy_([buf[i] for i in idx], list(values.unbind(0)))
+
+
+def absolute(idx: list[int] | None, pos: list[int] | None) -> list[int] | None:
+    """Bucket positions of the ``pos``-th entries of the lists restricted to ``idx``."""
+    if pos is None:
+        return idx
+    if idx is None:
+        return pos
+    return [idx[i] for i in pos]
 
 
 def tiles(lists: Sequence[list[Tensor]], limit: int | None = None) -> list[list[list[Tensor]]]:
@@ -464,7 +492,8 @@ def promote(x: Any, dtype: torch.dtype) -> Any:
 def steps_from_power(power: list[float], beta: float) -> list[int] | None:
     """Invert ``power = beta ** (t + 1)`` (the Cerebras bias-correction state) for ``t``.
 
-    Returns None when ``beta`` carries no information (0 or 1). Powers that have
+    Exact while the powers are the closed form ``fl32(β^(t+1))`` that the host path
+    writes. Returns None when ``beta`` carries no information (0 or 1). Powers that have
     underflowed to 0 give the smallest step at which ``beta ** t`` is 0 in float32,
     where every bias correction is exactly 1.
     """

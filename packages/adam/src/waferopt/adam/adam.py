@@ -10,7 +10,8 @@ The rule (Cerebras ``AdamBase``, HuggingFace and TensorFlow place eps the same w
     θ  = θ - η (u + λ θ)                              (decoupled decay, weight_decay)
 
 ``P1`` / ``P2`` are the ``beta1_power`` / ``beta2_power`` states: before step k they
-hold β1^k and β2^k. This equals ``torch.optim.AdamW`` run with the eps of step t set
+hold β1^k and β2^k (float32; an eager step writes them in closed form, fl32(β^k), a
+compiled step multiplies). This equals ``torch.optim.AdamW`` run with the eps of step t set
 to ``ε / √(1 - β2^t)``, which is how the fused path computes it.
 """
 
@@ -71,7 +72,8 @@ class AdamBase(MultiTensorOptimizer):
         fused: ``None`` (default) uses torch's fused Adam kernels in eager steps where
             the rule allows (Python-number hyperparameters, or a 0-d ``lr`` tensor on
             the params' device; not both ``weight_decay`` and
-            ``l2_regularization_rate``); ``False`` never does.
+            ``l2_regularization_rate``); ``True`` is the same; ``False`` never uses
+            them (the multi-tensor step runs instead).
 
     State (created at construction): ``exp_avg``, ``exp_avg_sq``, ``max_exp_avg_sq``
     (amsgrad), ``beta1_power`` and ``beta2_power`` (correct_bias, start at β1 and β2),
@@ -267,8 +269,11 @@ class AdamBase(MultiTensorOptimizer):
             self._tensor_path(bucket, idx, arrays, lr, beta1, beta2, eps, wd, l2, correct_bias)
 
         if correct_bias:
-            bucket.scalar_mul_("beta1_power", beta1, idx)
-            bucket.scalar_mul_("beta2_power", beta2, idx)
+            if host and numbers(beta1, beta2):
+                bucket.fill_powers_(idx, {"beta1_power": beta1, "beta2_power": beta2})
+            else:
+                bucket.scalar_mul_("beta1_power", beta1, idx)
+                bucket.scalar_mul_("beta2_power", beta2, idx)
         if "step" in bucket.scalars:
             bucket.scalar_add_("step", 1.0, idx)
         if host:

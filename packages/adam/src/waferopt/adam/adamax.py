@@ -148,7 +148,10 @@ class Adamax(MultiTensorOptimizer):
             torch._foreach_mul_(update, coefs)
             torch._foreach_add_(params, update)
 
-        bucket.scalar_mul_("beta1_power", beta1, idx)
+        if host and numbers(beta1):
+            bucket.fill_powers_(idx, {"beta1_power": beta1})
+        else:
+            bucket.scalar_mul_("beta1_power", beta1, idx)
         if "step" in bucket.scalars:
             bucket.scalar_add_("step", 1.0, idx)
         if host:

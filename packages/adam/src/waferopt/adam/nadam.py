@@ -14,6 +14,7 @@ from waferopt.core import check_betas, check_non_negative
 from ._multi_tensor import (
     Bucket,
     MultiTensorOptimizer,
+    absolute,
     f32,
     is_tensor,
     numbers,
@@ -139,7 +140,7 @@ class NAdam(MultiTensorOptimizer):
                     torch._foreach_add_(denom, eps * scale)
                     torch._foreach_addcdiv_(p_, g_, denom, value=coef_grad)
                     torch._foreach_addcdiv_(p_, m_, denom, value=coef_avg)
-                members = _absolute(idx, pos, len(bucket.params))
+                members = absolute(idx, pos)
                 bucket.scalar_mul_("mu_product", mu, members)
                 for i in members if members is not None else range(len(mirror)):
                     mirror[i] = mu_product
@@ -185,12 +186,3 @@ class NAdam(MultiTensorOptimizer):
         bucket.scalar_add_("step", 1.0, idx)
         if host:
             bucket.advance(idx)
-
-
-def _absolute(idx: list[int] | None, pos: list[int] | None, n: int) -> list[int] | None:
-    """Bucket positions of the ``pos``-th entries of the lists restricted to ``idx``."""
-    if pos is None:
-        return idx
-    if idx is None:
-        return pos
-    return [idx[i] for i in pos]
