@@ -34,7 +34,7 @@ import math
 import struct
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 from weakref import WeakKeyDictionary
 
 import torch
@@ -48,6 +48,8 @@ TILE_NUMEL = 1 << 18
 """Elements per tile of the CPU host path (1 MiB of float32 per state array)."""
 
 Number = float | int
+TensorList = list[Tensor] | tuple[Tensor, ...]
+"""What torch's ``_foreach_*`` functions take and return."""
 
 
 def f32(x: float) -> float:
@@ -59,7 +61,7 @@ def is_tensor(x: Any) -> bool:
     return isinstance(x, Tensor)
 
 
-def sub(values: list, idx: list[int] | None) -> list:
+def sub(values: Any, idx: list[int] | None) -> Any:
     """``values`` restricted to the positions ``idx`` (all of them when ``idx`` is None)."""
     return values if idx is None else [values[i] for i in idx]
 
@@ -187,7 +189,7 @@ def absolute(idx: list[int] | None, pos: list[int] | None) -> list[int] | None:
     return [idx[i] for i in pos]
 
 
-def tiles(lists: Sequence[list[Tensor]], limit: int | None = None) -> list[list[list[Tensor]]]:
+def tiles(lists: Sequence[TensorList], limit: int | None = None) -> list[list[TensorList]]:
     """Cut aligned tensor lists into tiles of about ``limit`` elements.
 
     ``lists[k][i]`` are the i-th tensors of each array (param, grad, state...), all of
@@ -199,7 +201,7 @@ def tiles(lists: Sequence[list[Tensor]], limit: int | None = None) -> list[list[
     """
     if limit is None:
         limit = TILE_NUMEL
-    out: list[list[list[Tensor]]] = []
+    out: list[list[TensorList]] = []
     cur: list[list[Tensor]] = [[] for _ in lists]
     size = 0
     first = lists[0]
@@ -207,20 +209,20 @@ def tiles(lists: Sequence[list[Tensor]], limit: int | None = None) -> list[list[
         numel = first[i].numel()
         if numel > limit and all(arr[i].is_contiguous() for arr in lists):
             if size:
-                out.append(cur)
+                out.append(cast(list[TensorList], cur))
                 cur, size = [[] for _ in lists], 0
             flats = [arr[i].view(-1) for arr in lists]
             for start in range(0, numel, limit):
-                out.append([[f[start : start + limit]] for f in flats])
+                out.append([[f[start : start + limit]] for f in flats])  # type: ignore[misc]
             continue
         if size and size + numel > limit:
-            out.append(cur)
+            out.append(cast(list[TensorList], cur))
             cur, size = [[] for _ in lists], 0
         for c, arr in zip(cur, lists):
             c.append(arr[i])
         size += numel
     if size or cur[0]:
-        out.append(cur)
+        out.append(cast(list[TensorList], cur))
     return out
 
 
@@ -290,7 +292,7 @@ class MultiTensorOptimizer(Optimizer):
         self,
         group: dict[str, Any],
         bucket: Bucket,
-        grads: list[Tensor],
+        grads: TensorList,
         idx: list[int] | None,
         host: bool,
     ) -> None:
@@ -454,12 +456,13 @@ class MultiTensorOptimizer(Optimizer):
                     if not idx:
                         continue
                     grads = [grads[i] for i in idx]
-                for g in grads:
+                present = cast(list[Tensor], grads)
+                for g in present:
                     if g.is_sparse:
                         raise ValueError(
                             f"Invalid gradient: {name} does not support sparse gradients"
                         )
-                self._step_bucket(group, bucket, grads, idx, host)
+                self._step_bucket(group, bucket, present, idx, host)
         return loss
 
     # ------------------------------------------------------------------ helpers

@@ -29,6 +29,7 @@ from waferopt.core import check_betas, check_non_negative
 from ._multi_tensor import (
     Bucket,
     MultiTensorOptimizer,
+    TensorList,
     as_float,
     is_tensor,
     numbers,
@@ -228,7 +229,7 @@ class AdamBase(MultiTensorOptimizer):
 
     # ------------------------------------------------------------------ step
     def _fused_allowed(
-        self, bucket: Bucket, grads: list[Tensor], lr: Any, wd: Any, l2: Any
+        self, bucket: Bucket, grads: TensorList, lr: Any, wd: Any, l2: Any
     ) -> bool:
         if self.fused is False or (wd != 0 and l2 != 0):
             return False
@@ -243,7 +244,7 @@ class AdamBase(MultiTensorOptimizer):
         self,
         group: dict[str, Any],
         bucket: Bucket,
-        grads: list[Tensor],
+        grads: TensorList,
         idx: list[int] | None,
         host: bool,
     ) -> None:

@@ -13,6 +13,7 @@ from waferopt.core import check_betas, check_non_negative
 from ._multi_tensor import (
     Bucket,
     MultiTensorOptimizer,
+    TensorList,
     as_float,
     is_tensor,
     numbers,
@@ -98,7 +99,7 @@ class Adamax(MultiTensorOptimizer):
         self,
         group: dict[str, Any],
         bucket: Bucket,
-        grads: list[Tensor],
+        grads: TensorList,
         idx: list[int] | None,
         host: bool,
     ) -> None:

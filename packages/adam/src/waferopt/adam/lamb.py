@@ -10,7 +10,7 @@ from torch import Tensor
 
 from waferopt.core import check_betas, check_non_negative
 
-from ._multi_tensor import Bucket, MultiTensorOptimizer, is_tensor, promote, sub
+from ._multi_tensor import Bucket, MultiTensorOptimizer, TensorList, is_tensor, promote, sub
 
 __all__ = ["Lamb"]
 
@@ -84,7 +84,7 @@ class Lamb(MultiTensorOptimizer):
         self,
         group: dict[str, Any],
         bucket: Bucket,
-        grads: list[Tensor],
+        grads: TensorList,
         idx: list[int] | None,
         host: bool,
     ) -> None:

@@ -14,6 +14,7 @@ from waferopt.core import check_betas, check_non_negative
 from ._multi_tensor import (
     Bucket,
     MultiTensorOptimizer,
+    TensorList,
     absolute,
     f32,
     is_tensor,
@@ -107,7 +108,7 @@ class NAdam(MultiTensorOptimizer):
         self,
         group: dict[str, Any],
         bucket: Bucket,
-        grads: list[Tensor],
+        grads: TensorList,
         idx: list[int] | None,
         host: bool,
     ) -> None:
@@ -148,12 +149,12 @@ class NAdam(MultiTensorOptimizer):
             n = len(params)
             cdt = self._coef_dtype(bucket)
             lr, wd = promote(lr, cdt), promote(wd, cdt)
-            t = bucket.scalar_values("step", idx).to(cdt) + 1.0
-            mu = beta1 * (1.0 - 0.5 * torch.pow(0.96, t * psi))
-            mu_next = beta1 * (1.0 - 0.5 * torch.pow(0.96, (t + 1.0) * psi))
+            steps = bucket.scalar_values("step", idx).to(cdt) + 1.0
+            mu = beta1 * (1.0 - 0.5 * torch.pow(0.96, steps * psi))
+            mu_next = beta1 * (1.0 - 0.5 * torch.pow(0.96, (steps + 1.0) * psi))
             bucket.scalar_mul_("mu_product", mu, idx)
             mu_product = bucket.scalar_values("mu_product", idx).to(cdt)
-            scale = torch.sqrt(1.0 - torch.pow(beta2, t))
+            scale_t = torch.sqrt(1.0 - torch.pow(beta2, steps))
             coef_grad = -lr * (1.0 - mu) / (1.0 - mu_product)
             coef_avg = -lr * mu_next / (1.0 - mu_product * mu_next)
             if is_tensor(wd):
@@ -170,7 +171,7 @@ class NAdam(MultiTensorOptimizer):
             else:
                 torch._foreach_addcmul_(exp_avg_sqs, grads, grads, value=1.0 - beta2)
             denom = torch._foreach_sqrt(exp_avg_sqs)
-            torch._foreach_div_(denom, list(scale.unbind(0)))
+            torch._foreach_div_(denom, list(scale_t.unbind(0)))
             torch._foreach_add_(denom, eps)
             update = torch._foreach_div(grads, denom)
             torch._foreach_mul_(update, list(coef_grad.unbind(0)))

@@ -11,7 +11,16 @@ from torch import Tensor
 
 from waferopt.core import check_betas, check_non_negative
 
-from ._multi_tensor import Bucket, MultiTensorOptimizer, is_tensor, numbers, promote, sub, tiles
+from ._multi_tensor import (
+    Bucket,
+    MultiTensorOptimizer,
+    TensorList,
+    is_tensor,
+    numbers,
+    promote,
+    sub,
+    tiles,
+)
 
 __all__ = ["RAdam"]
 
@@ -84,7 +93,7 @@ class RAdam(MultiTensorOptimizer):
         self,
         group: dict[str, Any],
         bucket: Bucket,
-        grads: list[Tensor],
+        grads: TensorList,
         idx: list[int] | None,
         host: bool,
     ) -> None:
@@ -126,22 +135,22 @@ class RAdam(MultiTensorOptimizer):
             n = len(params)
             cdt = self._coef_dtype(bucket)
             lr, wd = promote(lr, cdt), promote(wd, cdt)
-            t = bucket.scalar_values("step", idx).to(cdt) + 1.0
-            bc1 = 1.0 - torch.pow(beta1, t)
-            beta2_t = torch.pow(beta2, t)
+            steps = bucket.scalar_values("step", idx).to(cdt) + 1.0
+            bc1 = 1.0 - torch.pow(beta1, steps)
+            beta2_t = torch.pow(beta2, steps)
             bc2 = 1.0 - beta2_t
             rho_inf = 2.0 / (1.0 - beta2) - 1.0
-            rho_t = rho_inf - 2.0 * t * beta2_t / bc2
+            rho_t = rho_inf - 2.0 * steps * beta2_t / bc2
             rect_sq = (
                 (rho_t - 4.0)
                 * (rho_t - 2.0)
                 * rho_inf
                 / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t)
             )
-            rect = torch.sqrt(torch.clamp(rect_sq, min=0.0))
+            rect_t = torch.sqrt(torch.clamp(rect_sq, min=0.0))
             rectified = rho_t > 5.0
-            zero = torch.zeros_like(t)
-            adaptive = torch.where(rectified, -lr * rect * torch.sqrt(bc2) / bc1, zero)
+            zero = torch.zeros_like(steps)
+            adaptive = torch.where(rectified, -lr * rect_t * torch.sqrt(bc2) / bc1, zero)
             plain = torch.where(rectified, zero, -lr / bc1)
             if is_tensor(wd):
                 grads = torch._foreach_add(grads, torch._foreach_mul(params, wd))
