@@ -141,6 +141,7 @@ def integration(session: nox.Session) -> None:
         "hatchling>=1.27",
         "packaging>=23",
         "pytest>=8",
+        "numpy",
         f"--constraint={constraints(session, TORCH)}",
     )
     session.run("python", "integration_tests/check_versions.py")

@@ -13,6 +13,7 @@ linked).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -72,6 +73,8 @@ def torch_farm(dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     dists: dict[str, metadata.Distribution] = {}
     _closure("torch", dists)
+    with contextlib.suppress(metadata.PackageNotFoundError):
+        _closure("numpy", dists)  # not a torch requirement, but torch warns without it
     for dist in dists.values():
         base = Path(str(dist.locate_file("")))
         tops = {Path(str(f)).parts[0] for f in dist.files or []}
