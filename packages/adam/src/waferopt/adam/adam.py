@@ -228,9 +228,7 @@ class AdamBase(MultiTensorOptimizer):
         return {**state_dict, "state": new_state, "param_groups": new_groups}
 
     # ------------------------------------------------------------------ step
-    def _fused_allowed(
-        self, bucket: Bucket, grads: TensorList, lr: Any, wd: Any, l2: Any
-    ) -> bool:
+    def _fused_allowed(self, bucket: Bucket, grads: TensorList, lr: Any, wd: Any, l2: Any) -> bool:
         if self.fused is False or (wd != 0 and l2 != 0):
             return False
         if bucket.device.type not in _FUSED_DEVICES or bucket.dtype not in _FUSED_DTYPES:
