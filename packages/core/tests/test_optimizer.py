@@ -245,3 +245,20 @@ def test_plain_iterable_params_empty_is_error():
     """torch's own check: an empty parameter list is a ValueError."""
     with pytest.raises(ValueError, match="empty"):
         Momentum([])
+
+
+def test_pickling_keeps_attributes_and_hooks_work():
+    """deepcopy / pickle keep enable_global_step; zero_grad hooks start empty and work."""
+    import copy
+
+    ps = params(1)
+    opt = Momentum(ps, enable_global_step=True)
+    opt.register_zero_grad_pre_hook(lambda o, a, k: None)
+    clone = copy.deepcopy(opt)
+    assert clone.enable_global_step is True
+    assert len(clone._optimizer_zero_grad_pre_hooks) == 0
+    clone.zero_grad()
+    [p] = clone.param_groups[0]["params"]
+    p.grad = torch.ones_like(p)
+    clone.step()
+    assert clone.state[p]["step"].item() == 1.0

@@ -191,3 +191,14 @@ def test_total_iters_validated(bad):
     """total_iters must be a non-negative int or None."""
     with pytest.raises(ValueError, match="total_iters"):
         CosineLR(opt(), 1.0, 0.0, bad)
+
+
+def test_state_dict_is_a_snapshot():
+    """A state dict taken earlier does not move on as the scheduler steps."""
+    s = CosineLR(opt(), 1.0, 0.0, 10)
+    s.step()
+    sd = s.state_dict()
+    for _ in range(3):
+        s.step()
+    assert sd["last_epoch"].item() == 1
+    assert sd["_last_value"][0].item() == pytest.approx(cosine(1.0, 0.0, 10, 1), rel=1e-6)

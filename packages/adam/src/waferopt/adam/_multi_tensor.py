@@ -32,10 +32,8 @@ from __future__ import annotations
 
 import math
 import struct
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
-from weakref import WeakKeyDictionary
 
 import torch
 from torch import Tensor
@@ -395,30 +393,11 @@ class MultiTensorOptimizer(Optimizer):
         self._rebuild_plans(keep=False)
         self._host_mirror["valid"] = True
 
-    _UNPICKLED = (
-        "_plans",
-        "_schedulers_registry",
-        "_optimizer_step_pre_hooks",
-        "_optimizer_step_post_hooks",
-        "_optimizer_state_dict_pre_hooks",
-        "_optimizer_state_dict_post_hooks",
-        "_optimizer_load_state_dict_pre_hooks",
-        "_optimizer_load_state_dict_post_hooks",
-        "_optimizer_zero_grad_pre_hooks",
-        "_optimizer_zero_grad_post_hooks",
-    )
-
-    def __getstate__(self) -> dict[str, Any]:
-        # torch.optim.Optimizer pickles only defaults/state/param_groups, which loses
-        # enable_global_step and the plans; keep the attributes, drop hooks, the
-        # scheduler registry (weak references) and the plans (rebuilt on load).
-        return {k: v for k, v in self.__dict__.items() if k not in self._UNPICKLED}
+    # The plans are rebuilt on unpickling (core's __getstate__ keeps the rest).
+    _not_pickled = (*Optimizer._not_pickled, "_plans")
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
-        self._schedulers_registry = WeakKeyDictionary()
-        self._optimizer_zero_grad_pre_hooks = OrderedDict()
-        self._optimizer_zero_grad_post_hooks = OrderedDict()
         self._plans = []
         self._rebuild_plans(keep=False)
         self._host_mirror["valid"] = True

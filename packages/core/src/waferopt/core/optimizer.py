@@ -134,6 +134,33 @@ class Optimizer(torch.optim.Optimizer, abc.ABC):
         for hook in list(self._optimizer_zero_grad_post_hooks.values()):
             hook(self, args, kwargs)
 
+    # ------------------------------------------------------------------ pickling
+    _not_pickled: tuple[str, ...] = (
+        "_schedulers_registry",
+        "_optimizer_step_pre_hooks",
+        "_optimizer_step_post_hooks",
+        "_optimizer_state_dict_pre_hooks",
+        "_optimizer_state_dict_post_hooks",
+        "_optimizer_load_state_dict_pre_hooks",
+        "_optimizer_load_state_dict_post_hooks",
+        "_optimizer_zero_grad_pre_hooks",
+        "_optimizer_zero_grad_post_hooks",
+    )
+    """Attributes left out of a pickle (hooks and weak references), recreated empty."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        # torch.optim.Optimizer pickles only defaults, state and param_groups, which
+        # would lose enable_global_step and any attribute a subclass keeps.
+        return {k: v for k, v in self.__dict__.items() if k not in self._not_pickled}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        self.__dict__.setdefault("enable_global_step", False)
+        self.__dict__.setdefault("_preinitialized", True)
+        self._schedulers_registry = WeakKeyDictionary()
+        self._optimizer_zero_grad_pre_hooks = OrderedDict()
+        self._optimizer_zero_grad_post_hooks = OrderedDict()
+
     # ------------------------------------------------------------------ utilities
     def apply(self, f: Any) -> Any:
         """Return ``f(self)``, or ``f.apply(self)`` for an object with an ``apply`` method."""

@@ -78,6 +78,14 @@ def _normalize_scheduler_tags(tags: Any) -> set | None:
     return {tags}
 
 
+def _snapshot(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.detach().clone()
+    if isinstance(value, list):
+        return [_snapshot(v) for v in value]
+    return value
+
+
 class Scheduler(abc.ABC):
     """Base class of every scheduler: a value in closed form of the step count.
 
@@ -259,8 +267,12 @@ class Scheduler(abc.ABC):
     _not_saved: tuple[str, ...] = ("optimizer",)
 
     def state_dict(self) -> dict[str, Any]:
-        """Every attribute but the optimizer (and anything in ``_not_saved``)."""
-        return {k: v for k, v in self.__dict__.items() if k not in self._not_saved}
+        """Every attribute but the optimizer (and anything in ``_not_saved``).
+
+        Tensors are copied, so the dict is a snapshot: stepping on (which updates
+        ``last_epoch`` and the written values in place) does not change it.
+        """
+        return {k: _snapshot(v) for k, v in self.__dict__.items() if k not in self._not_saved}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore from :meth:`state_dict` and write the restored step's value.

@@ -171,10 +171,5 @@ class KeyedScheduler(Scheduler):
             cache[key] = torch.tensor(values, dtype=self.compute_dtype, device=self.device)
         return cache[key]
 
-    def state_dict(self) -> dict[str, Any]:
-        """As :meth:`waferopt.core.Scheduler.state_dict`, with ``last_epoch`` copied so that
-        the dict is a snapshot (stepping on does not change a dict already taken)."""
-        state = super().state_dict()
-        state.pop("_tensor_cache", None)
-        state["last_epoch"] = self.last_epoch.detach().clone()
-        return state
+    # A cache of constant tensors is rebuilt on demand; core's state_dict copies tensors.
+    _not_saved = (*Scheduler._not_saved, "_tensor_cache")
