@@ -101,10 +101,15 @@ def _family(cls: type) -> str:
     return "plain"
 
 
-def _close(name: str, candidates: Sequence[str]) -> str:
+def _closest_name(name: str, candidates: Sequence[str]) -> str | None:
     lowered = {c.lower(): c for c in candidates}
     match = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
-    return f" (did you mean {lowered[match[0]]!r}?)" if match else ""
+    return lowered[match[0]] if match else None
+
+
+def _close(name: str, candidates: Sequence[str]) -> str:
+    match = _closest_name(name, candidates)
+    return f" (did you mean {match!r}?)" if match else ""
 
 
 def _check_kwargs(
@@ -126,11 +131,15 @@ def _check_kwargs(
                     errors.append(exc)
                     out.pop(old, None)
     accepted = [n for n in params if n not in ("optimizer", *skip)]
+    suggested: set[str] = set()
     if not var_kw:
         for key in sorted(k for k in out if k not in accepted):
             if key in skip or key == "optimizer":
                 message = f"{key!r} is set by the configuration machinery; remove it"
             else:
+                near = _closest_name(str(key), accepted)
+                if near is not None:
+                    suggested.add(near)
                 message = (
                     f"{cls.__name__} does not take {key!r}{_close(str(key), accepted)}; "
                     f"it accepts {accepted}"
@@ -139,7 +148,8 @@ def _check_kwargs(
             out.pop(key)
     for name in accepted:
         p = params[name]
-        if p.default is inspect.Parameter.empty and name not in out:
+        # A misspelt key already reported with "did you mean <name>?" is one problem.
+        if p.default is inspect.Parameter.empty and name not in out and name not in suggested:
             errors.append(
                 ConfigError(
                     f"{cls.__name__} needs {name!r}; it accepts {accepted}", join_path(path, name)

@@ -132,31 +132,6 @@ def _relocate(
     return [type(exc)(exc.message, join_path(prefix, path))]
 
 
-def _parent(path: str) -> str:
-    cut = max(path.rfind("."), path.rfind("["))
-    return path[:cut] if cut > 0 else ""
-
-
-def _drop_redundant(errors: list[ConfigError]) -> list[ConfigError]:
-    """One error per problem: a misspelt key (``total_iter``, "did you mean
-    'total_iters'?") also shows up as the missing key it was meant to be; keep the
-    first and drop the "needs 'total_iters'" beside it."""
-    suggested = {
-        (_parent(e.path), m.group(1))
-        for e in errors
-        for m in [re.search(r"did you mean '([^']+)'", e.message)]
-        if m
-    }
-    return [
-        e
-        for e in errors
-        if not (
-            re.search(r"needs '([^']+)'", e.message)
-            and (_parent(e.path), e.path.rsplit(".", 1)[-1]) in suggested
-        )
-    ]
-
-
 def _as_config_error(exc: BaseException, path: str) -> ConfigError:
     return ConfigError(str(exc) or type(exc).__name__, path)
 
@@ -384,7 +359,6 @@ def inspect_config(
     settings = {
         k: coerce_numbers(v, join_path(spec.path, k)) for k, v in spec.trainer_settings.items()
     }
-    errors = _drop_redundant(errors)
     if errors or optimizer is None:
         return Report(None, errors, spec)
     result = BuildResult(
