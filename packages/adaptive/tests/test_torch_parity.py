@@ -209,7 +209,7 @@ def test_adagrad_default_eps_is_cerebras():
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_cpu_chunking_and_splitting_match_torch(monkeypatch, dtype):
     """With tiny CPU chunks (tensors cut into flat views of 4 elements) nothing changes."""
-    from waferopt.adaptive import _foreach
+    from waferopt.core import foreach as _foreach
 
     monkeypatch.setattr(_foreach, "CPU_CHUNK_BYTES", 32)
     for ours_factory, torch_factory in [

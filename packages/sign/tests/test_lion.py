@@ -94,7 +94,7 @@ def test_tensor_hyperparameters_match_numbers():
 
 
 def test_cpu_chunking_and_splitting_do_not_change_results(monkeypatch):
-    from waferopt.sign import _foreach
+    from waferopt.core import foreach as _foreach
 
     a, b = make_params(torch.float32), make_params(torch.float32)
     ref = drive(Lion(b, lr=1e-2, weight_decay=0.1), b, torch.float32)

@@ -70,7 +70,7 @@ def test_tensor_lr_matches_torch():
 
 
 def test_cpu_chunking_and_splitting_match_torch(monkeypatch):
-    from waferopt.sign import _foreach
+    from waferopt.core import foreach as _foreach
 
     monkeypatch.setattr(_foreach, "CPU_CHUNK_BYTES", 32)
     ours = run(lambda g: Rprop(g, lr=0.01), torch.float32, {})

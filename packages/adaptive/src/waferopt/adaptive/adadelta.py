@@ -9,8 +9,8 @@ import torch
 from torch import Tensor
 
 from waferopt.core import Optimizer, check_non_negative, check_params_not_empty
+from waferopt.core import foreach as F
 
-from . import _foreach as F
 from ._checks import check_unit_interval
 
 __all__ = ["Adadelta"]

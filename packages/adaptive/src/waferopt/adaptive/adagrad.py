@@ -9,8 +9,7 @@ import torch
 from torch import Tensor
 
 from waferopt.core import Optimizer, check_non_negative, check_params_not_empty
-
-from . import _foreach as F
+from waferopt.core import foreach as F
 
 __all__ = ["Adagrad"]
 

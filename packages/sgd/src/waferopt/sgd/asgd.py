@@ -8,8 +8,7 @@ from typing import Any
 import torch
 
 from waferopt.core import Optimizer, check_non_negative, check_params_not_empty, check_sparse
-
-from ._common import added_scaled, group_by_device_and_dtype, is_zero
+from waferopt.core.foreach import added_scaled, group_by_device_and_dtype, is_zero
 
 __all__ = ["ASGD"]
 
@@ -96,9 +95,7 @@ class ASGD(Optimizer):
                 check_sparse("ASGD", g)
             states = [self.state[p] for p in params]
             lists = [[s[k] for s in states] for k in ("step", "eta", "mu", "ax")]
-            for _, (ps, gs, steps, etas, mus, axs) in group_by_device_and_dtype(
-                params, grads, *lists
-            ).items():
+            for ps, gs, steps, etas, mus, axs in group_by_device_and_dtype([params, grads, *lists]):
                 _foreach_asgd(ps, gs, steps, etas, mus, axs, group)
         return loss
 

@@ -8,8 +8,13 @@ from typing import Any
 import torch
 
 from waferopt.core import Optimizer, check_non_negative, check_params_not_empty, check_sparse
-
-from ._common import add_scaled_, added_scaled, fused_supported, group_by_device_and_dtype, is_zero
+from waferopt.core.foreach import (
+    add_scaled_,
+    added_scaled,
+    fused_supported,
+    group_by_device_and_dtype,
+    is_zero,
+)
 
 __all__ = ["SGD"]
 
@@ -144,15 +149,15 @@ class SGD(Optimizer):
                 isinstance(group[k], torch.Tensor)
                 for k in ("momentum", "dampening", "weight_decay")
             )
-            use_fused = (
-                group["fused"] is not False and numbers and not first and fused_supported(params)
-            )
-            for (_, _), (ps, gs, bs, fs) in group_by_device_and_dtype(
-                params, grads, bufs or [None] * len(params), first or [None] * len(params)
-            ).items():
+            use_fused = group["fused"] is not False and numbers and not first
+            none = [None] * len(params)
+            for ps, gs, bs, fs in group_by_device_and_dtype(
+                [params, grads, bufs or none, first or none]  # type: ignore[list-item]
+            ):
                 bs = bs if has_buffer else []
                 fs = fs if first else []
-                if use_fused:
+                # one device and dtype per run: its first tensor tells for all
+                if use_fused and fused_supported(ps[:1]):
                     _fused_sgd(ps, gs, bs, group)
                 else:
                     _foreach_sgd(ps, gs, bs, fs, group)

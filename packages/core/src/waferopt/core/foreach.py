@@ -1,4 +1,4 @@
-"""Multi-tensor building blocks of this package's optimizers (private).
+"""Multi-tensor building blocks for optimizer steps (used by the families and by plugins).
 
 Every hyperparameter may be a Python number or a 0-d tensor (a scheduler writes
 0-d tensors into the param groups). The helpers pick the scalar overload of a
@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from waferopt.core import check_sparse
+from .validation import check_sparse
 
 __all__ = [
     "Hyper",
@@ -22,9 +22,12 @@ __all__ = [
     "add_scaled_",
     "addcdiv_",
     "addcmul_",
+    "added_scaled",
     "collect",
+    "fused_supported",
     "group_by_device_and_dtype",
     "is_nonzero_or_tensor",
+    "is_zero",
     "lerp_",
     "mul_",
     "on_device",
@@ -91,6 +94,22 @@ def is_nonzero_or_tensor(value: Hyper) -> bool:
     return isinstance(value, Tensor) or value != 0
 
 
+def is_zero(value: Hyper) -> bool:
+    """True only for a Python number equal to 0: a tensor is never assumed zero (no sync)."""
+    return not is_nonzero_or_tensor(value)
+
+
+def fused_supported(params: TensorList) -> bool:
+    """Whether torch's fused kernels take these params (eager, CPU or CUDA, float dtypes)."""
+    if torch.compiler.is_compiling():
+        return False
+    return all(
+        p.device.type in ("cpu", "cuda")
+        and p.dtype in (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+        for p in params
+    )
+
+
 def mul_(xs: TensorList, s: Hyper | TensorList) -> None:
     """``x *= s`` for every x (s a number, a 0-d tensor or a list of 0-d tensors)."""
     torch._foreach_mul_(xs, s)  # type: ignore[arg-type]
@@ -102,6 +121,13 @@ def add_scaled_(xs: TensorList, ys: TensorList, s: Hyper) -> None:
         torch._foreach_add_(xs, torch._foreach_mul(ys, s))
     else:
         torch._foreach_add_(xs, ys, alpha=s)
+
+
+def added_scaled(xs: TensorList, ys: TensorList, s: Hyper) -> list[Tensor]:
+    """``x + s * y`` for every pair, as new tensors (the inputs are left alone)."""
+    if isinstance(s, Tensor):
+        return list(torch._foreach_add(xs, torch._foreach_mul(ys, s)))
+    return list(torch._foreach_add(xs, ys, alpha=s))
 
 
 def addcmul_(xs: TensorList, a: TensorList, b: TensorList, s: Hyper) -> None:
