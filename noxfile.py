@@ -163,6 +163,7 @@ def lint(session: nox.Session) -> None:
     session.install("ruff>=0.6")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("python", "integration_tests/check_versions.py")
     install_waferopt(session, "mypy>=1.10", "pyyaml", "types-PyYAML")
     # waferopt is a namespace package spread over several src/ folders: check it by module.
     sources = [d / "src" for d in distributions()]
