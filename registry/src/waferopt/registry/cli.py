@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -102,6 +103,8 @@ def reference_markdown(report: dict[str, Any]) -> str:
 
 
 def _cmd_plugins(args: argparse.Namespace) -> int:
+    # The report lists failures itself: keep discovery's log warnings off stderr.
+    logging.getLogger("waferopt.registry.discovery").setLevel(logging.ERROR)
     report = plugins_report(get_registry())
     out = sys.stdout
     if args.markdown:
