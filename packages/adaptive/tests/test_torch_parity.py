@@ -178,19 +178,16 @@ def test_tensor_hyperparameters_match_torch(name, ours_factory, torch_factory):
     assert_same(ours, ref, **TENSOR_TOL)
 
 
-def test_adagrad_foreach_path_matches_torch():
+def test_adagrad_foreach_path_matches_torch(monkeypatch):
     """The multi-tensor formulation (taken under torch.compile) also follows torch."""
     from waferopt.adaptive import adagrad as module
 
     options = dict(lr=0.1, lr_decay=0.02, weight_decay=0.1, eps=1e-10, maximize=True)
-    original = module._can_fuse
-    module._can_fuse = lambda *a: False
-    try:
-        ours = run(
-            lambda g: Adagrad(g, initial_accumulator_value=0.1, **options), torch.float64, {}, {}
-        )
-    finally:
-        module._can_fuse = original
+    monkeypatch.setattr(module, "_hyperparameters_fuse", lambda kwargs: False)
+    ours = run(
+        lambda g: Adagrad(g, initial_accumulator_value=0.1, **options), torch.float64, {}, {}
+    )
+    monkeypatch.undo()
     ref = run(
         lambda g: torch.optim.Adagrad(g, initial_accumulator_value=0.1, foreach=False, **options),
         torch.float64,

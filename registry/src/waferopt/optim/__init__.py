@@ -9,20 +9,17 @@ accessed. Schedulers are in :mod:`waferopt.optim.lr_scheduler` and
 
 from __future__ import annotations
 
-from typing import Any
-
 from waferopt.core import Kind, Optimizer
 from waferopt.registry.modelzoo import build
 from waferopt.registry.optimizer_config import configure_optimizer, configure_optimizer_params
+from waferopt.registry.schedulers_config import (
+    configure_lr_scheduler,
+    configure_scheduler,
+    configure_scheduler_params,
+)
 
 from . import lr_scheduler, scheduler, weight_decay_scheduler
 from ._lazy import lazy_names
-
-_SCHEDULER_FUNCTIONS = (
-    "configure_lr_scheduler",
-    "configure_scheduler",
-    "configure_scheduler_params",
-)
 
 __all__ = [
     "Optimizer",
@@ -37,12 +34,4 @@ __all__ = [
     "weight_decay_scheduler",
 ]
 
-_getattr, __dir__ = lazy_names(__name__, {Kind.OPTIMIZER}, __all__)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _SCHEDULER_FUNCTIONS:
-        from waferopt.registry import schedulers_config
-
-        return getattr(schedulers_config, name)
-    return _getattr(name)
+__getattr__, __dir__ = lazy_names(__name__, {Kind.OPTIMIZER}, __all__)

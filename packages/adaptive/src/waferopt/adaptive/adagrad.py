@@ -117,20 +117,28 @@ class Adagrad(Optimizer):
                 "eps": group["eps"],
                 "maximize": bool(group["maximize"]),
             }
-            if _can_fuse(params, kwargs):
-                _fused_adagrad(params, grads, sums, steps, **kwargs)
-            else:
+            if not _hyperparameters_fuse(kwargs):
                 _foreach_adagrad(params, grads, sums, steps, **kwargs)
+                continue
+            for run in F.group_by_device_and_dtype([params, grads, sums, steps]):
+                # one device and dtype per run: its first tensor tells for all
+                if _device_fuses(run[0][0]):
+                    _fused_adagrad(*run, **kwargs)
+                else:
+                    _foreach_adagrad(*run, **kwargs)
         return loss
 
 
-def _can_fuse(params: list[Tensor], kwargs: dict[str, Any]) -> bool:
+def _hyperparameters_fuse(kwargs: dict[str, Any]) -> bool:
+    """The fused kernel takes every hyperparameter but lr as a number, and runs eagerly."""
     if torch.compiler.is_compiling():
         return False
-    if any(isinstance(kwargs[k], Tensor) for k in ("lr_decay", "weight_decay", "eps")):
-        return False
+    return not any(isinstance(kwargs[k], Tensor) for k in ("lr_decay", "weight_decay", "eps"))
+
+
+def _device_fuses(p: Tensor) -> bool:
     # torch ships the fused Adagrad kernel for the CPU only (it refuses fused=True on CUDA)
-    return all(p.device.type == "cpu" and p.dtype in _FUSED_DTYPES for p in params)
+    return p.device.type == "cpu" and p.dtype in _FUSED_DTYPES
 
 
 def _fused_adagrad(
@@ -145,25 +153,21 @@ def _fused_adagrad(
     eps: float,
     maximize: bool,
 ) -> None:
-    for device_params, device_grads, device_sums, device_steps in F.group_by_device_and_dtype(
-        [params, grads, sums, steps]
-    ):
-        device = device_params[0].device
-        torch._foreach_add_(device_steps, 1.0)
-        device_lr = lr
-        if isinstance(lr, Tensor):  # the fused kernel reads a float32 lr on the params' device
-            device_lr = lr.to(device=device, dtype=torch.float32, non_blocking=True)
-        torch._fused_adagrad_(
-            device_params,
-            device_grads,
-            device_sums,
-            device_steps,
-            lr=device_lr,  # type: ignore[arg-type]
-            lr_decay=float(lr_decay),
-            weight_decay=float(weight_decay),
-            eps=float(eps),
-            maximize=maximize,
-        )
+    """One run of a single device and dtype through torch's fused kernel."""
+    torch._foreach_add_(steps, 1.0)
+    if isinstance(lr, Tensor):  # the fused kernel reads a float32 lr on the params' device
+        lr = lr.to(device=params[0].device, dtype=torch.float32, non_blocking=True)
+    torch._fused_adagrad_(
+        params,
+        grads,
+        sums,
+        steps,
+        lr=lr,  # type: ignore[arg-type]
+        lr_decay=float(lr_decay),
+        weight_decay=float(weight_decay),
+        eps=float(eps),
+        maximize=maximize,
+    )
 
 
 def _foreach_adagrad(
