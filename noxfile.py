@@ -183,7 +183,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=DEFAULT_PYTHON)
 def demo(session: nox.Session) -> None:
     """Train a small model from a Model Zoo style YAML config (examples/demo.py)."""
-    install_waferopt(session, "pyyaml>=6", "tqdm")
+    install_waferopt(session, "pyyaml>=6", "tqdm", "numpy")
     session.run("python", "examples/demo.py", *session.posargs, env={"OMP_NUM_THREADS": "1"})
 
 
