@@ -127,10 +127,7 @@ def _foreach_adadelta(
         if maximize:
             g = torch._foreach_neg(g)
         if F.is_nonzero_or_tensor(wd):
-            if isinstance(wd, Tensor):
-                g = torch._foreach_add(g, torch._foreach_mul(p, wd))
-            else:
-                g = torch._foreach_add(g, p, alpha=wd)
+            g = F.added_scaled(g, p, wd)
         F.mul_(v, rho_)
         F.addcmul_(v, g, g, 1 - rho_)
         # delta = sqrt((u + eps) / (v + eps)) * g: one square root instead of two

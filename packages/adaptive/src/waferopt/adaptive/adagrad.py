@@ -13,8 +13,6 @@ from waferopt.core import foreach as F
 
 __all__ = ["Adagrad"]
 
-_FUSED_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
-
 
 class Adagrad(Optimizer):
     r"""Adagrad: per-coordinate learning rates from the sum of squared gradients.
@@ -138,7 +136,7 @@ def _hyperparameters_fuse(kwargs: dict[str, Any]) -> bool:
 
 def _device_fuses(p: Tensor) -> bool:
     # torch ships the fused Adagrad kernel for the CPU only (it refuses fused=True on CUDA)
-    return p.device.type == "cpu" and p.dtype in _FUSED_DTYPES
+    return p.device.type == "cpu" and F.fused_supported([p])
 
 
 def _fused_adagrad(
@@ -193,12 +191,7 @@ def _foreach_adagrad(
         if maximize:
             device_grads = torch._foreach_neg(device_grads)
         if F.is_nonzero_or_tensor(wd):
-            if isinstance(wd, Tensor):
-                device_grads = torch._foreach_add(
-                    device_grads, torch._foreach_mul(device_params, wd)
-                )
-            else:
-                device_grads = torch._foreach_add(device_grads, device_params, alpha=wd)
+            device_grads = F.added_scaled(device_grads, device_params, wd)
         torch._foreach_addcmul_(device_sums, device_grads, device_grads)
         std = torch._foreach_sqrt(device_sums)
         torch._foreach_add_(std, eps_)

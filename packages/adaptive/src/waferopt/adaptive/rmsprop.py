@@ -166,10 +166,7 @@ def _foreach_rmsprop(
             F.on_device(x, device) for x in (lr, alpha, eps, weight_decay, momentum)
         )
         if F.is_nonzero_or_tensor(wd):
-            if isinstance(wd, Tensor):
-                g = torch._foreach_add(g, torch._foreach_mul(p, wd))
-            else:
-                g = torch._foreach_add(g, p, alpha=wd)
+            g = F.added_scaled(g, p, wd)
         F.mul_(v, alpha_)
         F.addcmul_(v, g, g, 1 - alpha_)
         if gbar is not None:
