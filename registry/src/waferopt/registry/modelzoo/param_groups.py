@@ -39,7 +39,7 @@ from typing import Any
 import torch
 
 from .._normalize import coerce_number
-from ..errors import ConfigError, join_path
+from ..errors import ConfigError, ConfigErrors, join_path
 
 __all__ = [
     "DEFAULT_LR_ADJUSTMENT_GROUPS",
@@ -125,7 +125,7 @@ def is_no_decay(model: torch.nn.Module, name: str, norm_types: Sequence[type] = 
     return False
 
 
-def _tag_glob(glob: str) -> re.Pattern[str]:
+def _glob(glob: str) -> re.Pattern[str]:
     return re.compile(fnmatch.translate(glob))
 
 
@@ -192,7 +192,7 @@ def _parse_tag_filters(
             if not isinstance(glob, str) or not glob:
                 errors.append(ConfigError(f"expected a glob (a string), got {glob!r}", glob_path))
                 continue
-            pattern = _tag_glob(glob)
+            pattern = _glob(glob)
             hits = [n for n in names if pattern.search(n)]
             if not hits:
                 errors.append(
@@ -279,7 +279,7 @@ def _adjustment_partition(
     owner: dict[str, tuple[str, float]] = {}
     conflicts: dict[tuple[str, float, str, float], list[str]] = {}
     for key, globs, factor in layer_types:
-        patterns = [re.compile(fnmatch.translate(g)) for g in globs]
+        patterns = [_glob(g) for g in globs]
         hits = {n for n in names if any(p.fullmatch(n) for p in patterns)}
         if key not in known and not hits:
             close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.75)
@@ -366,8 +366,9 @@ def build_param_groups(
     # 2. weight decay
     wd_groups: list[tuple[frozenset[str], float, bool, list[str]]] = []
     for tags, members in tag_groups.items():
-        decay = [n for n in members if not is_no_decay(model, n, norm)]
-        no_decay = [n for n in members if is_no_decay(model, n, norm)]
+        zero = [is_no_decay(model, n, norm) for n in members]
+        decay = [n for n, z in zip(members, zero) if not z]
+        no_decay = [n for n, z in zip(members, zero) if z]
         wd_groups.append((tags, float(weight_decay), True, decay))
         wd_groups.append((tags, 0.0, False, no_decay))
     if tagged:
@@ -399,12 +400,7 @@ def build_param_groups(
         pieces.append((1.0, rest))
         final.extend((tags, wd, decayed, scale, ms) for scale, ms in pieces if ms)
 
-    if errors:
-        if len(errors) == 1:
-            raise errors[0]
-        from ..errors import ConfigErrors
-
-        raise ConfigErrors(errors)
+    ConfigErrors.raise_if_any(errors)
 
     groups: list[dict[str, Any]] = []
     infos: list[ParamGroupInfo] = []
