@@ -135,3 +135,26 @@ def test_lambda_state_dict_excludes_functions_and_pickles():
     state = sched.state_dict()
     assert not any(callable(v) for v in state.values())
     torch.save(state, io.BytesIO())
+
+
+def test_state_dict_keys_are_the_spec_example():
+    """semantics.md §3 lists LinearLR's keys: the arguments and the step machinery, not the
+    param-group key (a constructor argument) nor a cache of constant tensors."""
+    o = make_optimizer()
+    assert set(S.LinearLR(o, 0.1, 0.0, 10).state_dict()) == {
+        "initial_learning_rate",
+        "end_learning_rate",
+        "power",
+        "cycle",
+        "param_group_tags",
+        "_last_value",
+        "total_iters",
+        "last_epoch",
+        "_step_count",
+        "_get_called_within_step",
+    }
+    piecewise = S.PiecewiseConstantScheduler(o, "momentum", [0.9, 0.8], [3])
+    piecewise.step()
+    state = piecewise.state_dict()
+    assert "_param_group_key" not in state
+    assert "_tensor_cache" not in state

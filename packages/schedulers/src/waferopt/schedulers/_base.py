@@ -49,7 +49,9 @@ class KeyedScheduler(Scheduler):
     """
 
     _arg_names: ClassVar[dict[str, str]] = {}
-    _not_saved: tuple[str, ...] = ("optimizer", "_param_group_key")
+    # The key is a constructor argument, not state; a cache of constant tensors is
+    # rebuilt on demand (core's state_dict copies tensors).
+    _not_saved: tuple[str, ...] = (*Scheduler._not_saved, "_param_group_key", "_tensor_cache")
 
     def __init__(
         self,
@@ -170,6 +172,3 @@ class KeyedScheduler(Scheduler):
         if key not in cache:
             cache[key] = torch.tensor(values, dtype=self.compute_dtype, device=self.device)
         return cache[key]
-
-    # A cache of constant tensors is rebuilt on demand; core's state_dict copies tensors.
-    _not_saved = (*Scheduler._not_saved, "_tensor_cache")
