@@ -17,6 +17,7 @@ from .._normalize import coerce_numbers
 from ..discovery import get_registry
 from ..errors import ConfigError, ConfigErrors, UnknownNameError, join_path
 from ..optimizer_config import _PAIRS, configure_optimizer_params
+from ..schedulers_config import configure_lr_scheduler, configure_scheduler
 from .formats import OptimizerSpec, load_config, parse_config
 from .param_groups import ParamGroupInfo, build_param_groups
 
@@ -129,7 +130,7 @@ def _relocate(
         head = re.match(r"[^.\[]*", path).group(0)  # type: ignore[union-attr]
         if head in key_paths:
             return [type(exc)(exc.message, key_paths[head] + path[len(head) :])]
-    return [type(exc)(exc.message, join_path(prefix, path))]
+    return [exc.at(prefix)]
 
 
 def _as_config_error(exc: BaseException, path: str) -> ConfigError:
@@ -156,16 +157,6 @@ def _constructor_error_path(
     return spec.path or "optimizer"
 
 
-def _scheduler_functions() -> tuple[Any, Any]:
-    try:
-        from .. import schedulers_config
-    except ImportError as exc:  # pragma: no cover - only before the schedulers land
-        raise ConfigError(
-            f"scheduler support is not available (waferopt.registry.schedulers_config: {exc})"
-        ) from exc
-    return schedulers_config.configure_lr_scheduler, schedulers_config.configure_scheduler
-
-
 def _is_schedule(value: Any) -> bool:
     return isinstance(value, (Mapping, list, tuple))
 
@@ -185,15 +176,6 @@ def _build_schedulers(
             )
         )
         return schedulers
-    needed = bool(spec.schedulers) or (
-        spec.schedulers is None and lr is not None and (spec.format == "legacy" or _is_schedule(lr))
-    )
-    if needed:
-        try:
-            configure_lr_scheduler, configure_scheduler = _scheduler_functions()
-        except ConfigError as exc:
-            errors.append(exc)
-            return schedulers
 
     if spec.schedulers is None:
         # Model Zoo's legacy flow: the learning_rate value is the schedule (a number is a
