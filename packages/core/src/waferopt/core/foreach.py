@@ -58,22 +58,16 @@ def collect(
 ) -> tuple[list[Tensor], list[Tensor], list[list[Tensor]]]:
     """Params of ``group`` that have a gradient, their gradients, and the state lists.
 
-    Raises ``ValueError`` for a sparse gradient.
+    Raises ``ValueError`` for a sparse gradient. (Runs on every step: built from
+    list comprehensions, and ``state`` is not touched when no keys are asked for.)
     """
-    keys = list(keys)
-    params: list[Tensor] = []
-    grads: list[Tensor] = []
-    states: list[list[Tensor]] = [[] for _ in keys]
-    for p in group["params"]:
-        if p.grad is None:
-            continue
-        check_sparse(optimizer_name, p.grad)
-        params.append(p)
-        grads.append(p.grad)
-        s = state[p]
-        for lst, key in zip(states, keys):
-            lst.append(s[key])
-    return params, grads, states
+    params = [p for p in group["params"] if p.grad is not None]
+    grads: list[Tensor] = [p.grad for p in params]  # type: ignore[misc]
+    for g in grads:
+        if g.is_sparse:
+            check_sparse(optimizer_name, g)
+    states = [state[p] for p in params] if keys else []
+    return params, grads, [[s[key] for s in states] for key in keys]
 
 
 def group_by_device_and_dtype(tensorlists: list[list[Tensor]]) -> list[list[list[Tensor]]]:

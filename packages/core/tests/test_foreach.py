@@ -1,0 +1,55 @@
+"""Tests of the multi-tensor helpers in ``waferopt.core.foreach``."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pytest
+import torch
+
+from waferopt.core import foreach as F
+
+
+def _params(n: int = 4) -> list[torch.Tensor]:
+    return [torch.full((3,), float(i), requires_grad=True) for i in range(n)]
+
+
+def test_collect_skips_params_without_grad_and_aligns_state_lists() -> None:
+    params = _params()
+    for i, p in enumerate(params):
+        if i != 1:
+            p.grad = torch.full_like(p, 10.0 + i)
+    state: defaultdict = defaultdict(dict)
+    for p in params:
+        state[p]["a"] = p.detach() * 2
+        state[p]["b"] = p.detach() * 3
+    got, grads, (a, b) = F.collect("X", {"params": params}, state, ("a", "b"))
+    expected = [params[0], params[2], params[3]]
+    assert [id(p) for p in got] == [id(p) for p in expected]
+    assert [id(g) for g in grads] == [id(p.grad) for p in expected]
+    assert [id(t) for t in a] == [id(state[p]["a"]) for p in expected]
+    assert [id(t) for t in b] == [id(state[p]["b"]) for p in expected]
+
+
+def test_collect_without_keys_leaves_state_alone() -> None:
+    params = _params(2)
+    for p in params:
+        p.grad = torch.ones_like(p)
+    state: defaultdict = defaultdict(dict)
+    got, grads, lists = F.collect("X", {"params": params}, state, ())
+    assert len(got) == 2 and len(grads) == 2 and lists == []
+    assert len(state) == 0
+
+
+def test_collect_with_no_grads_is_empty() -> None:
+    params = _params(2)
+    got, grads, lists = F.collect("X", {"params": params}, defaultdict(dict), ("a",))
+    assert got == [] and grads == [] and lists == [[]]
+
+
+def test_collect_rejects_a_sparse_gradient_naming_the_optimizer() -> None:
+    params = _params(2)
+    params[0].grad = torch.ones_like(params[0])
+    params[1].grad = torch.ones_like(params[1]).to_sparse()
+    with pytest.raises(ValueError, match="MyOpt does not support sparse gradients"):
+        F.collect("MyOpt", {"params": params}, defaultdict(dict), ())
