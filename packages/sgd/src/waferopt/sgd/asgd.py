@@ -7,8 +7,14 @@ from typing import Any
 
 import torch
 
-from waferopt.core import Optimizer, check_non_negative, check_params_not_empty, check_sparse
-from waferopt.core.foreach import added_scaled, group_by_device_and_dtype, is_zero
+from waferopt.core import Optimizer, check_non_negative, check_params_not_empty
+from waferopt.core.foreach import (
+    added_scaled,
+    collect,
+    group_by_device_and_dtype,
+    is_zero,
+    run_closure,
+)
 
 __all__ = ["ASGD"]
 
@@ -82,19 +88,11 @@ class ASGD(Optimizer):
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Perform one optimization step."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = run_closure(closure)
         for group in self.param_groups:
-            params = [p for p in group["params"] if p.grad is not None]
+            params, grads, lists = collect("ASGD", group, self.state, ("step", "eta", "mu", "ax"))
             if not params:
                 continue
-            grads = [p.grad for p in params]
-            for g in grads:
-                check_sparse("ASGD", g)
-            states = [self.state[p] for p in params]
-            lists = [[s[k] for s in states] for k in ("step", "eta", "mu", "ax")]
             for ps, gs, steps, etas, mus, axs in group_by_device_and_dtype([params, grads, *lists]):
                 _foreach_asgd(ps, gs, steps, etas, mus, axs, group)
         return loss

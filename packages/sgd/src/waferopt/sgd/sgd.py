@@ -7,13 +7,15 @@ from typing import Any
 
 import torch
 
-from waferopt.core import Optimizer, check_non_negative, check_params_not_empty, check_sparse
+from waferopt.core import Optimizer, check_non_negative, check_params_not_empty
 from waferopt.core.foreach import (
     add_scaled_,
     added_scaled,
+    collect,
     fused_supported,
     group_by_device_and_dtype,
     is_zero,
+    run_closure,
 )
 
 __all__ = ["SGD"]
@@ -125,17 +127,11 @@ class SGD(Optimizer):
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Perform one optimization step."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = run_closure(closure)
         for group in self.param_groups:
-            params = [p for p in group["params"] if p.grad is not None]
+            params, grads, _ = collect("SGD", group, self.state, ())
             if not params:
                 continue
-            grads = [p.grad for p in params]
-            for g in grads:
-                check_sparse("SGD", g)
             if self.enable_global_step:
                 torch._foreach_add_([self.state[p]["step"] for p in params], 1.0)
             has_buffer = "momentum_buffer" in self.state[params[0]]
