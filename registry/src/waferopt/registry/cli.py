@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from .discovery import Registry, get_registry
+from .modelzoo import cli as modelzoo_cli
+from .modelzoo.describe import table_lines
 
 __all__ = ["main", "plugins_report"]
 
@@ -50,14 +52,6 @@ def plugins_report(registry: Registry) -> dict[str, Any]:
             for f in registry.failures
         ],
     }
-
-
-def _print_table(rows: list[list[str]], out: Any) -> None:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for index, row in enumerate(rows):
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip(), file=out)
-        if index == 0:
-            print("  ".join("-" * w for w in widths), file=out)
 
 
 _SECTIONS = (
@@ -106,20 +100,22 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
     # The report lists failures itself: keep discovery's log warnings off stderr.
     logging.getLogger("waferopt.registry.discovery").setLevel(logging.ERROR)
     report = plugins_report(get_registry())
+    status = 1 if report["failures"] or report["conflicts"] else 0
     out = sys.stdout
     if args.markdown:
         out.write(reference_markdown(report))
-        return 1 if report["failures"] or report["conflicts"] else 0
+        return status
     if args.json:
         json.dump(report, out, indent=2)
         print(file=out)
-        return 1 if report["failures"] or report["conflicts"] else 0
+        return status
     rows = [["name", "kind", "distribution", "version"]]
     for item in report["names"]:
         name = item["name"] + (f" ({', '.join(item['aliases'])})" if item["aliases"] else "")
         rows.append([name, item["kind"], item["distribution"], item["version"]])
     if len(rows) > 1:
-        _print_table(rows, out)
+        for line in table_lines(rows, indent=""):
+            print(line, file=out)
     else:
         print(
             "no waferopt plugins installed (pip install waferopt-sgd, waferopt-adam, ...)", file=out
@@ -136,7 +132,7 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
                 f"({f['value']}) at {f['stage']}: {f['error']}",
                 file=out,
             )
-    return 1 if report["failures"] or report["conflicts"] else 0
+    return status
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -150,17 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     plugins.add_argument("--json", action="store_true", help="print JSON")
     plugins.add_argument("--markdown", action="store_true", help="print the Markdown reference")
     plugins.set_defaults(func=_cmd_plugins)
-    _add_modelzoo_commands(sub)
+    modelzoo_cli.add_commands(sub)  # check and plot
     return parser
-
-
-def _add_modelzoo_commands(sub: Any) -> None:
-    """``check`` and ``plot`` live with the Model Zoo config support, if present."""
-    try:
-        from .modelzoo import cli as modelzoo_cli
-    except ImportError:
-        return
-    modelzoo_cli.add_commands(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -21,6 +21,7 @@ __all__ = [
     "describe_result",
     "milestones",
     "scheduler_lines",
+    "table_lines",
     "trace",
 ]
 
@@ -172,7 +173,8 @@ def _group_line(info: ParamGroupInfo) -> list[str]:
     ]
 
 
-def _table(rows: list[list[str]], indent: str = "  ") -> list[str]:
+def table_lines(rows: list[list[str]], indent: str = "  ") -> list[str]:
+    """``rows`` (the first one the header) as aligned text lines, a rule under the header."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = []
     for index, row in enumerate(rows):
@@ -197,7 +199,7 @@ def describe_result(result: BuildResult) -> list[str]:
     lines.append(f"param groups: {len(result.param_groups)}")
     rows = [["group", "params", "numel", "tags", "lr factor", "weight_decay"]]
     rows += [_group_line(info) for info in result.param_groups]
-    lines += _table(rows)
+    lines += table_lines(rows)
     lines.append(f"schedulers: {len(result.schedulers) or 'none'}")
     for index, scheduler in enumerate(result.schedulers):
         sub = scheduler_lines(scheduler, "    ")
