@@ -157,18 +157,11 @@ class KeyedScheduler(Scheduler):
         return [self._number(f"{generic}[{i}]", v) for i, v in enumerate(value)]
 
     # ------------------------------------------------------------------ helpers for shapes
-    def _index_tensor(self, values: list[int]) -> torch.Tensor:
-        """``values`` as an int64 tensor on the device, cached (not saved)."""
+    def _cached_tensor(self, values: list[int] | list[float], dtype: torch.dtype) -> torch.Tensor:
+        """``values`` as a tensor of ``dtype`` on the device, cached (not saved)."""
         cache = self.__dict__.setdefault("_tensor_cache", {})
-        key = ("i", tuple(values), self.device)
+        device = self.device
+        key = (dtype, tuple(values), device)
         if key not in cache:
-            cache[key] = torch.tensor(values, dtype=torch.int64, device=self.device)
-        return cache[key]
-
-    def _value_tensor(self, values: list[float]) -> torch.Tensor:
-        """``values`` as a tensor of the compute dtype on the device, cached (not saved)."""
-        cache = self.__dict__.setdefault("_tensor_cache", {})
-        key = ("f", tuple(values), self.device)
-        if key not in cache:
-            cache[key] = torch.tensor(values, dtype=self.compute_dtype, device=self.device)
+            cache[key] = torch.tensor(values, dtype=dtype, device=device)
         return cache[key]

@@ -359,7 +359,10 @@ class MultiStepScheduler(KeyedScheduler):
 
     def _get_closed_form(self) -> torch.Tensor:
         return shapes.multi_step(
-            self.step_as_float(), self.initial_val, self.gamma, self._index_tensor(self.milestones)
+            self.step_as_float(),
+            self.initial_val,
+            self.gamma,
+            self._cached_tensor(self.milestones, torch.int64),
         )
 
 
@@ -722,7 +725,9 @@ class PiecewiseConstantScheduler(KeyedScheduler):
 
     def _get_closed_form(self) -> torch.Tensor:
         return shapes.piecewise_constant(
-            self.step_as_float(), self._value_tensor(self.vals), self._index_tensor(self.milestones)
+            self.step_as_float(),
+            self._cached_tensor(self.vals, self.compute_dtype),
+            self._cached_tensor(self.milestones, torch.int64),
         )
 
 
