@@ -81,21 +81,15 @@ def scheduler_lines(scheduler: Scheduler, indent: str = "  ", offset: int = 0) -
     children, ms = _children(scheduler)
     args = _arguments(scheduler)
     if ms is not None:
-        absolute = [offset + m for m in ms]
-        head += f" milestones {absolute}" if offset else f" milestones {ms}"
+        head += f" milestones {[offset + m for m in ms]}"
     elif args:
         head += f" {args}"
     if offset:
         head += f" [from step {offset}]"
     lines = [indent + head]
-    if children:
-        starts = [offset] + (
-            [offset + m for m in ms] if ms is not None else [offset] * (len(children) - 1)
-        )
-        for child, start in zip(children, starts):
-            lines.extend(
-                scheduler_lines(child, indent + "    ", start if ms is not None else offset)
-            )
+    starts = [offset] + [offset + m for m in ms] if ms is not None else [offset] * len(children)
+    for child, start in zip(children, starts):
+        lines.extend(scheduler_lines(child, indent + "    ", start))
     return lines
 
 
