@@ -202,3 +202,23 @@ def test_state_dict_is_a_snapshot():
         s.step()
     assert sd["last_epoch"].item() == 1
     assert sd["_last_value"][0].item() == pytest.approx(cosine(1.0, 0.0, 10, 1), rel=1e-6)
+
+
+class PerGroupWD(ConstWD):
+    """Group ``i`` receives ``val * (i + 1)``: a scheduler overriding ``_values_per_group``."""
+
+    def _values_per_group(self):
+        value = self._get_closed_form()
+        return [
+            (value * (i + 1)).to(self.value_dtype) for i in range(len(self.optimizer.param_groups))
+        ]
+
+
+def test_values_per_group_override_is_written_and_get_still_warns():
+    o = opt(groups=3)
+    s = PerGroupWD(o, 0.5)
+    assert [float(g["weight_decay"]) for g in o.param_groups] == [0.5, 1.0, 1.5]
+    s.step()
+    assert [float(v) for v in s.get_last_value()] == [0.5, 1.0, 1.5]
+    with pytest.warns(UserWarning, match="get_last_value"):
+        assert [float(v) for v in s.get()] == [0.5, 1.0, 1.5]

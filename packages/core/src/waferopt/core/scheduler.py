@@ -217,6 +217,11 @@ class Scheduler(abc.ABC):
                 UserWarning,
                 stacklevel=2,
             )
+        return self._values_per_group()
+
+    def _values_per_group(self) -> list[torch.Tensor | None]:
+        """What :meth:`get` returns, without its warning: the closed form for each
+        matching group, None elsewhere. Override to vary the value per group."""
         value = self._get_closed_form().to(self.value_dtype)
         return [
             value if self._should_apply_to_param_group(g) else None

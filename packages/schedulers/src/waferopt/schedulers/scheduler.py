@@ -17,7 +17,6 @@ Example:
 from __future__ import annotations
 
 import itertools
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
@@ -986,13 +985,7 @@ class ScalePerParamScheduler(_Composite):
     def _get_closed_form(self) -> torch.Tensor:
         return evaluate_at(self._scheduler, self.last_epoch, self.compute_dtype)
 
-    def get(self) -> list[torch.Tensor | None]:
-        if not self._get_called_within_step:
-            warnings.warn(
-                "To get the last value computed by the scheduler, use get_last_value()",
-                UserWarning,
-                stacklevel=2,
-            )
+    def _values_per_group(self) -> list[torch.Tensor | None]:
         value = self._get_closed_form()
         factors = self.lr_adjustment_scalars
         return [
