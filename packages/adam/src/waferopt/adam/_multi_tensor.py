@@ -38,16 +38,24 @@ from typing import Any, cast
 import torch
 from torch import Tensor
 
-from waferopt.core import Optimizer, check_params_not_empty
+from waferopt.core import Optimizer, check_params_not_empty, check_sparse
+from waferopt.core import foreach as F
+from waferopt.core.foreach import TensorList
 
-__all__ = ["TILE_NUMEL", "Bucket", "MultiTensorOptimizer", "f32", "tiles"]
+__all__ = [
+    "TILE_NUMEL",
+    "Bucket",
+    "MultiTensorOptimizer",
+    "f32",
+    "first_moment_",
+    "tiles",
+    "update_moments_",
+]
 
 TILE_NUMEL = 1 << 18
 """Elements per tile of the CPU host path (1 MiB of float32 per state array)."""
 
 Number = float | int
-TensorList = list[Tensor] | tuple[Tensor, ...]
-"""What torch's ``_foreach_*`` functions take and return."""
 
 
 def f32(x: float) -> float:
@@ -413,10 +421,7 @@ class MultiTensorOptimizer(Optimizer):
         Returns:
             The closure's loss, or None.
         """
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = F.run_closure(closure)
         if torch.compiler.is_compiling():
             # The host mirror is not advanced inside a traced step. (A dict item, not an
             # attribute: Dynamo replays dict mutations but drops attribute stores on
@@ -438,9 +443,7 @@ class MultiTensorOptimizer(Optimizer):
                 present = cast(list[Tensor], grads)
                 for g in present:
                     if g.is_sparse:
-                        raise ValueError(
-                            f"Invalid gradient: {name} does not support sparse gradients"
-                        )
+                        check_sparse(name, g)
                 self._step_bucket(group, bucket, present, idx, host)
         return loss
 
@@ -453,6 +456,26 @@ class MultiTensorOptimizer(Optimizer):
         float32); float32 where the device has no float64 (MPS).
         """
         return torch.float32 if bucket.device.type == "mps" else torch.float64
+
+
+def first_moment_(exp_avgs: TensorList, grads: TensorList, beta1: Any) -> None:
+    """``m <- beta1 m + (1 - beta1) g`` (``beta1`` a number or a 0-d tensor)."""
+    if is_tensor(beta1):
+        torch._foreach_lerp_(exp_avgs, grads, [1.0 - beta1] * len(exp_avgs))
+    else:
+        torch._foreach_lerp_(exp_avgs, grads, 1.0 - beta1)
+
+
+def update_moments_(
+    exp_avgs: TensorList, exp_avg_sqs: TensorList, grads: TensorList, beta1: Any, beta2: Any
+) -> None:
+    """Adam's moments: ``m <- beta1 m + (1 - beta1) g``, ``v <- beta2 v + (1 - beta2) g^2``."""
+    first_moment_(exp_avgs, grads, beta1)
+    torch._foreach_mul_(exp_avg_sqs, beta2)
+    if is_tensor(beta2):
+        torch._foreach_addcmul_(exp_avg_sqs, grads, torch._foreach_mul(grads, 1.0 - beta2))
+    else:
+        torch._foreach_addcmul_(exp_avg_sqs, grads, grads, value=1.0 - beta2)
 
 
 def numbers(*values: Any) -> bool:

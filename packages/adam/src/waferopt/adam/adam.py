@@ -25,6 +25,7 @@ import torch
 from torch import Tensor
 
 from waferopt.core import check_betas, check_non_negative
+from waferopt.core import foreach as F
 
 from ._multi_tensor import (
     Bucket,
@@ -37,6 +38,7 @@ from ._multi_tensor import (
     steps_from_power,
     sub,
     tiles,
+    update_moments_,
 )
 
 __all__ = ["Adam", "AdamBase", "AdamW"]
@@ -329,9 +331,7 @@ class AdamBase(MultiTensorOptimizer):
                 params, grads, exp_avgs, exp_avg_sqs = chunk[:4]
                 if l2 != 0:
                     grads = torch._foreach_add(grads, params, alpha=l2)
-                torch._foreach_lerp_(exp_avgs, grads, 1.0 - beta1)
-                torch._foreach_mul_(exp_avg_sqs, beta2)
-                torch._foreach_addcmul_(exp_avg_sqs, grads, grads, value=1.0 - beta2)
+                update_moments_(exp_avgs, exp_avg_sqs, grads, beta1, beta2)
                 if amsgrad:
                     torch._foreach_maximum_(chunk[4], exp_avg_sqs)
                     denom = torch._foreach_sqrt(chunk[4])
@@ -347,7 +347,6 @@ class AdamBase(MultiTensorOptimizer):
     ) -> None:  # type: ignore[no-untyped-def]
         """Multi-tensor step whose coefficients come from the state tensors (no host data)."""
         params, grads, exp_avgs, exp_avg_sqs, max_sqs = arrays
-        n = len(params)
         cdt = self._coef_dtype(bucket)
         lr, wd = promote(lr, cdt), promote(wd, cdt)
         if correct_bias:
@@ -356,19 +355,9 @@ class AdamBase(MultiTensorOptimizer):
             coefs: Any = list((torch.sqrt(1.0 - p2) / (1.0 - p1) * -lr).unbind(0))
         else:
             coefs = -lr
-        if is_tensor(l2):
-            grads = torch._foreach_add(grads, torch._foreach_mul(params, l2))
-        elif l2 != 0:
-            grads = torch._foreach_add(grads, params, alpha=l2)
-        if is_tensor(beta1):
-            torch._foreach_lerp_(exp_avgs, grads, [1.0 - beta1] * n)
-        else:
-            torch._foreach_lerp_(exp_avgs, grads, 1.0 - beta1)
-        torch._foreach_mul_(exp_avg_sqs, beta2)
-        if is_tensor(beta2):
-            torch._foreach_addcmul_(exp_avg_sqs, grads, torch._foreach_mul(grads, 1.0 - beta2))
-        else:
-            torch._foreach_addcmul_(exp_avg_sqs, grads, grads, value=1.0 - beta2)
+        if F.is_nonzero_or_tensor(l2):
+            grads = F.added_scaled(grads, params, l2)
+        update_moments_(exp_avgs, exp_avg_sqs, grads, beta1, beta2)
         if max_sqs:
             torch._foreach_maximum_(max_sqs, exp_avg_sqs)
             denom = torch._foreach_sqrt(max_sqs)

@@ -9,13 +9,14 @@ import torch
 from torch import Tensor
 
 from waferopt.core import check_betas, check_non_negative
+from waferopt.core import foreach as F
 
 from ._multi_tensor import (
     Bucket,
     MultiTensorOptimizer,
     TensorList,
     as_float,
-    is_tensor,
+    first_moment_,
     numbers,
     promote,
     steps_from_power,
@@ -119,28 +120,22 @@ class Adamax(MultiTensorOptimizer):
                         g_ = torch._foreach_neg(g_)
                     if wd != 0:
                         g_ = torch._foreach_add(g_, p_, alpha=wd)
-                    torch._foreach_lerp_(m_, g_, 1.0 - beta1)
+                    first_moment_(m_, g_, beta1)
                     torch._foreach_mul_(u_, beta2)
                     norm = torch._foreach_abs(g_)
                     torch._foreach_add_(norm, eps)
                     torch._foreach_maximum_(u_, norm)
                     torch._foreach_addcdiv_(p_, m_, u_, value=-clr)
         else:
-            n = len(params)
             cdt = self._coef_dtype(bucket)
             lr, wd = promote(lr, cdt), promote(wd, cdt)
             p1 = bucket.scalar_values("beta1_power", idx).to(cdt)
             coefs = list((-lr / (1.0 - p1)).unbind(0))
             if maximize:
                 grads = torch._foreach_neg(grads)
-            if is_tensor(wd):
-                grads = torch._foreach_add(grads, torch._foreach_mul(params, wd))
-            elif wd != 0:
-                grads = torch._foreach_add(grads, params, alpha=wd)
-            if is_tensor(beta1):
-                torch._foreach_lerp_(exp_avgs, grads, [1.0 - beta1] * n)
-            else:
-                torch._foreach_lerp_(exp_avgs, grads, 1.0 - beta1)
+            if F.is_nonzero_or_tensor(wd):
+                grads = F.added_scaled(grads, params, wd)
+            first_moment_(exp_avgs, grads, beta1)
             torch._foreach_mul_(exp_infs, beta2)
             norm = torch._foreach_abs(grads)
             torch._foreach_add_(norm, eps)

@@ -9,8 +9,16 @@ import torch
 from torch import Tensor
 
 from waferopt.core import check_betas, check_non_negative
+from waferopt.core import foreach as F
 
-from ._multi_tensor import Bucket, MultiTensorOptimizer, TensorList, is_tensor, promote, sub
+from ._multi_tensor import (
+    Bucket,
+    MultiTensorOptimizer,
+    TensorList,
+    promote,
+    sub,
+    update_moments_,
+)
 
 __all__ = ["Lamb"]
 
@@ -93,26 +101,15 @@ class Lamb(MultiTensorOptimizer):
         params = sub(bucket.params, idx)
         exp_avgs = sub(bucket.tensors["exp_avg"], idx)
         exp_avg_sqs = sub(bucket.tensors["exp_avg_sq"], idx)
-        n = len(params)
         cdt = self._coef_dtype(bucket)
         lr, wd = promote(lr, cdt), promote(wd, cdt)
 
-        if is_tensor(beta1):
-            torch._foreach_lerp_(exp_avgs, grads, [1.0 - beta1] * n)
-        else:
-            torch._foreach_lerp_(exp_avgs, grads, 1.0 - beta1)
-        torch._foreach_mul_(exp_avg_sqs, beta2)
-        if is_tensor(beta2):
-            torch._foreach_addcmul_(exp_avg_sqs, grads, torch._foreach_mul(grads, 1.0 - beta2))
-        else:
-            torch._foreach_addcmul_(exp_avg_sqs, grads, grads, value=1.0 - beta2)
+        update_moments_(exp_avgs, exp_avg_sqs, grads, beta1, beta2)
         denom = torch._foreach_sqrt(exp_avg_sqs)
         torch._foreach_add_(denom, eps)
         ratio = torch._foreach_div(exp_avgs, denom)
-        if is_tensor(wd):
-            torch._foreach_add_(ratio, torch._foreach_mul(params, wd))
-        elif wd != 0:
-            torch._foreach_add_(ratio, params, alpha=wd)
+        if F.is_nonzero_or_tensor(wd):
+            F.add_scaled_(ratio, params, wd)
         if group["adam"]:
             torch._foreach_mul_(ratio, -lr)
         else:

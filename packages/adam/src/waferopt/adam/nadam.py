@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from waferopt.core import check_betas, check_non_negative
+from waferopt.core import foreach as F
 
 from ._multi_tensor import (
     Bucket,
@@ -17,11 +18,11 @@ from ._multi_tensor import (
     TensorList,
     absolute,
     f32,
-    is_tensor,
     numbers,
     promote,
     sub,
     tiles,
+    update_moments_,
 )
 
 __all__ = ["NAdam"]
@@ -134,9 +135,7 @@ class NAdam(MultiTensorOptimizer):
                 for p_, g_, m_, v_ in chunks:
                     if wd != 0:
                         g_ = torch._foreach_add(g_, p_, alpha=wd)
-                    torch._foreach_lerp_(m_, g_, 1.0 - beta1)
-                    torch._foreach_mul_(v_, beta2)
-                    torch._foreach_addcmul_(v_, g_, g_, value=1.0 - beta2)
+                    update_moments_(m_, v_, g_, beta1, beta2)
                     denom = torch._foreach_sqrt(v_)
                     torch._foreach_add_(denom, eps * scale)
                     torch._foreach_addcdiv_(p_, g_, denom, value=coef_grad)
@@ -146,7 +145,6 @@ class NAdam(MultiTensorOptimizer):
                 for i in members if members is not None else range(len(mirror)):
                     mirror[i] = mu_product
         else:
-            n = len(params)
             cdt = self._coef_dtype(bucket)
             lr, wd = promote(lr, cdt), promote(wd, cdt)
             steps = bucket.scalar_values("step", idx).to(cdt) + 1.0
@@ -157,19 +155,9 @@ class NAdam(MultiTensorOptimizer):
             scale_t = torch.sqrt(1.0 - torch.pow(beta2, steps))
             coef_grad = -lr * (1.0 - mu) / (1.0 - mu_product)
             coef_avg = -lr * mu_next / (1.0 - mu_product * mu_next)
-            if is_tensor(wd):
-                grads = torch._foreach_add(grads, torch._foreach_mul(params, wd))
-            elif wd != 0:
-                grads = torch._foreach_add(grads, params, alpha=wd)
-            if is_tensor(beta1):
-                torch._foreach_lerp_(exp_avgs, grads, [1.0 - beta1] * n)
-            else:
-                torch._foreach_lerp_(exp_avgs, grads, 1.0 - beta1)
-            torch._foreach_mul_(exp_avg_sqs, beta2)
-            if is_tensor(beta2):
-                torch._foreach_addcmul_(exp_avg_sqs, grads, torch._foreach_mul(grads, 1.0 - beta2))
-            else:
-                torch._foreach_addcmul_(exp_avg_sqs, grads, grads, value=1.0 - beta2)
+            if F.is_nonzero_or_tensor(wd):
+                grads = F.added_scaled(grads, params, wd)
+            update_moments_(exp_avgs, exp_avg_sqs, grads, beta1, beta2)
             denom = torch._foreach_sqrt(exp_avg_sqs)
             torch._foreach_div_(denom, list(scale_t.unbind(0)))
             torch._foreach_add_(denom, eps)

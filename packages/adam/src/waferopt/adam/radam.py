@@ -10,16 +10,17 @@ import torch
 from torch import Tensor
 
 from waferopt.core import check_betas, check_non_negative
+from waferopt.core import foreach as F
 
 from ._multi_tensor import (
     Bucket,
     MultiTensorOptimizer,
     TensorList,
-    is_tensor,
     numbers,
     promote,
     sub,
     tiles,
+    update_moments_,
 )
 
 __all__ = ["RAdam"]
@@ -114,9 +115,7 @@ class RAdam(MultiTensorOptimizer):
                 for p_, g_, m_, v_ in chunks:
                     if wd != 0:
                         g_ = torch._foreach_add(g_, p_, alpha=wd)
-                    torch._foreach_lerp_(m_, g_, 1.0 - beta1)
-                    torch._foreach_mul_(v_, beta2)
-                    torch._foreach_addcmul_(v_, g_, g_, value=1.0 - beta2)
+                    update_moments_(m_, v_, g_, beta1, beta2)
                     if rho_t > 5.0:
                         rect = math.sqrt(
                             (rho_t - 4.0)
@@ -132,7 +131,6 @@ class RAdam(MultiTensorOptimizer):
                     else:
                         torch._foreach_add_(p_, m_, alpha=-lr / bc1)
         else:
-            n = len(params)
             cdt = self._coef_dtype(bucket)
             lr, wd = promote(lr, cdt), promote(wd, cdt)
             steps = bucket.scalar_values("step", idx).to(cdt) + 1.0
@@ -152,19 +150,9 @@ class RAdam(MultiTensorOptimizer):
             zero = torch.zeros_like(steps)
             adaptive = torch.where(rectified, -lr * rect_t * torch.sqrt(bc2) / bc1, zero)
             plain = torch.where(rectified, zero, -lr / bc1)
-            if is_tensor(wd):
-                grads = torch._foreach_add(grads, torch._foreach_mul(params, wd))
-            elif wd != 0:
-                grads = torch._foreach_add(grads, params, alpha=wd)
-            if is_tensor(beta1):
-                torch._foreach_lerp_(exp_avgs, grads, [1.0 - beta1] * n)
-            else:
-                torch._foreach_lerp_(exp_avgs, grads, 1.0 - beta1)
-            torch._foreach_mul_(exp_avg_sqs, beta2)
-            if is_tensor(beta2):
-                torch._foreach_addcmul_(exp_avg_sqs, grads, torch._foreach_mul(grads, 1.0 - beta2))
-            else:
-                torch._foreach_addcmul_(exp_avg_sqs, grads, grads, value=1.0 - beta2)
+            if F.is_nonzero_or_tensor(wd):
+                grads = F.added_scaled(grads, params, wd)
+            update_moments_(exp_avgs, exp_avg_sqs, grads, beta1, beta2)
             denom = torch._foreach_sqrt(exp_avg_sqs)
             torch._foreach_add_(denom, eps)
             update = torch._foreach_div(exp_avgs, denom)
