@@ -424,6 +424,19 @@ def _f32(value: float) -> float:
     return float(torch.tensor(value, dtype=torch.float32))
 
 
+def _f32_tensor(value: float) -> torch.Tensor:
+    """``value`` as the 0-d float32 tensor a scheduler writes, on the test device."""
+    return torch.tensor(_f32(value), dtype=torch.float32, device=_device())
+
+
+def _tensor_hyperparams(opt: Optimizer, keys: Sequence[str]) -> None:
+    """Hold the number-valued ``keys`` of every group as 0-d float32 tensors."""
+    for group in opt.param_groups:
+        for key in keys:
+            if _is_number(group.get(key)):
+                group[key] = _f32_tensor(group[key])
+
+
 class _CountingBackend:
     """A ``torch.compile`` backend that counts the graphs Dynamo hands it."""
 
@@ -666,11 +679,11 @@ def check_tensor_hyperparams(info: OptimizerInfo, config: Mapping[str, Any]) -> 
             group[key] = value
         kwargs = dict(config)
         if _is_number(kwargs.get(key)):  # the constructor accepts a tensor too
-            kwargs[key] = torch.tensor(_f32(kwargs[key]), dtype=torch.float32, device=_device())
+            kwargs[key] = _f32_tensor(kwargs[key])
         ot = _build_optimizer(info, kwargs, pt)
         tensors = []
         for group in ot.param_groups:
-            group[key] = torch.tensor(value, dtype=torch.float32, device=_device())
+            group[key] = _f32_tensor(value)
             tensors.append(group[key])
         half = max(1, info.steps // 2)
         _run(of, pf, range(half))
@@ -816,20 +829,22 @@ def check_param_groups(info: OptimizerInfo, config: Mapping[str, Any]) -> None:
             )
 
 
-def check_error_inputs(info: OptimizerInfo) -> None:
-    """Each :class:`ErrorInput` raises its exception with a matching message."""
+def _check_error_inputs(
+    info: OptimizerInfo | SchedulerInfo, build: Callable[[Mapping[str, Any]], Any]
+) -> None:
+    """Each of ``info.error_inputs``, given to ``build``, raises its exception."""
     if not info.error_inputs:
         raise NotApplicable(f"{info.id} lists no error inputs")
     for case in info.error_inputs:
         what = f"{info.id}({', '.join(f'{k}={v!r}' for k, v in case.kwargs.items())})"
         if case.description:
             what += f" [{case.description}]"
-        _raises(
-            case.error,
-            case.match,
-            lambda case=case: info.cls(_make_params(info.shapes), **case.kwargs),
-            what,
-        )
+        _raises(case.error, case.match, lambda case=case: build(case.kwargs), what)
+
+
+def check_error_inputs(info: OptimizerInfo) -> None:
+    """Each :class:`ErrorInput` raises its exception with a matching message."""
+    _check_error_inputs(info, lambda kwargs: info.cls(_make_params(info.shapes), **kwargs))
 
 
 def check_mismatched_state_dict(info: OptimizerInfo, config: Mapping[str, Any]) -> None:
@@ -890,10 +905,7 @@ def check_no_host_sync_step(info: OptimizerInfo, config: Mapping[str, Any]) -> N
     """``step()`` with tensor ``lr`` / ``weight_decay`` never reads a tensor on the host."""
     params = _make_params(info.shapes)
     opt = _build_optimizer(info, config, params)
-    for group in opt.param_groups:
-        for key in info.tensor_hyperparams:
-            if _is_number(group.get(key)):
-                group[key] = torch.tensor(_f32(group[key]), dtype=torch.float32, device=_device())
+    _tensor_hyperparams(opt, info.tensor_hyperparams)
     for s in range(2):
         _set_grads(params, s)
         with no_host_sync(f"{info.id}.step()"):
@@ -911,15 +923,8 @@ def check_compiled_step(info: OptimizerInfo, config: Mapping[str, Any]) -> None:
     for compiled in (False, True):
         params = _make_params(info.shapes)
         opt = _build_optimizer(info, config, params)
-        lrs = []
-        for group in opt.param_groups:
-            for key in info.tensor_hyperparams:
-                if _is_number(group.get(key)):
-                    group[key] = torch.tensor(
-                        _f32(group[key]), dtype=torch.float32, device=_device()
-                    )
-            if isinstance(group.get("lr"), torch.Tensor):
-                lrs.append(group["lr"])
+        _tensor_hyperparams(opt, info.tensor_hyperparams)
+        lrs = [g["lr"] for g in opt.param_groups if isinstance(g.get("lr"), torch.Tensor)]
         backend = _CountingBackend(info.compile_backend)
         with _fresh_dynamo():
             step = (
@@ -977,11 +982,9 @@ def _scheduler_optimizer(
         for group in opt.param_groups:
             for key, value in list(group.items()):
                 if _is_number(value):
-                    group[key] = torch.tensor(_f32(value), dtype=torch.float32, device=_device())
+                    group[key] = _f32_tensor(value)
                 elif isinstance(value, tuple) and all(map(_is_number, value)):
-                    group[key] = tuple(
-                        torch.tensor(_f32(v), dtype=torch.float32, device=_device()) for v in value
-                    )
+                    group[key] = tuple(map(_f32_tensor, value))
     return opt
 
 
@@ -1198,18 +1201,9 @@ def check_scheduler_no_host_sync(info: SchedulerInfo, config: SchedulerConfig) -
 
 def check_scheduler_error_inputs(info: SchedulerInfo) -> None:
     """Each :class:`ErrorInput` raises its exception with a matching message."""
-    if not info.error_inputs:
-        raise NotApplicable(f"{info.id} lists no error inputs")
-    for case in info.error_inputs:
-        what = f"{info.id}({', '.join(f'{k}={v!r}' for k, v in case.kwargs.items())})"
-        if case.description:
-            what += f" [{case.description}]"
-        _raises(
-            case.error,
-            case.match,
-            lambda case=case: _build_scheduler(info, _scheduler_optimizer(info), dict(case.kwargs)),
-            what,
-        )
+    _check_error_inputs(
+        info, lambda kwargs: _build_scheduler(info, _scheduler_optimizer(info), dict(kwargs))
+    )
 
 
 def check_scheduler_compiled_step(info: SchedulerInfo, config: SchedulerConfig) -> None:
@@ -1301,27 +1295,34 @@ def _battery(
     return skipped
 
 
+def _check_all(
+    info: Any,
+    checks: Mapping[str, Callable[[Any, Any], None]],
+    error_inputs: Callable[[Any], None],
+    compiled_step: Callable[[Any, Any], None],
+    compile: bool,
+) -> list[str]:
+    runs: list[tuple[str, Callable[[], None]]] = []
+    for i, config in enumerate(info.configs):
+        for name, check in checks.items():
+            runs.append(
+                (f"{info.id}[{i}] {name}", lambda check=check, config=config: check(info, config))
+            )
+    runs.append((f"{info.id} error_inputs", lambda: error_inputs(info)))
+    if compile and info.compile:
+        for i in info.compile_configs:
+            runs.append(
+                (f"{info.id}[{i}] compiled_step", lambda i=i: compiled_step(info, info.configs[i]))
+            )
+    return _battery(runs, info.known_failures)
+
+
 def check_optimizer(info: OptimizerInfo, *, compile: bool = True) -> list[str]:
     """Run every optimizer check; raise ``AssertionError`` listing every failure.
 
     Returns the checks that did not apply, with the reason.
     """
-    runs: list[tuple[str, Callable[[], None]]] = []
-    for i, config in enumerate(info.configs):
-        for name, check in OPTIMIZER_CHECKS.items():
-            runs.append(
-                (f"{info.id}[{i}] {name}", lambda check=check, config=config: check(info, config))
-            )
-    runs.append((f"{info.id} error_inputs", lambda: check_error_inputs(info)))
-    if compile and info.compile:
-        for i in info.compile_configs:
-            runs.append(
-                (
-                    f"{info.id}[{i}] compiled_step",
-                    lambda i=i: check_compiled_step(info, info.configs[i]),
-                )
-            )
-    return _battery(runs, info.known_failures)
+    return _check_all(info, OPTIMIZER_CHECKS, check_error_inputs, check_compiled_step, compile)
 
 
 def check_scheduler(info: SchedulerInfo, *, compile: bool = True) -> list[str]:
@@ -1329,22 +1330,9 @@ def check_scheduler(info: SchedulerInfo, *, compile: bool = True) -> list[str]:
 
     Returns the checks that did not apply, with the reason.
     """
-    runs: list[tuple[str, Callable[[], None]]] = []
-    for i, config in enumerate(info.configs):
-        for name, check in SCHEDULER_CHECKS.items():
-            runs.append(
-                (f"{info.id}[{i}] {name}", lambda check=check, config=config: check(info, config))
-            )
-    runs.append((f"{info.id} error_inputs", lambda: check_scheduler_error_inputs(info)))
-    if compile and info.compile:
-        for i in info.compile_configs:
-            runs.append(
-                (
-                    f"{info.id}[{i}] compiled_step",
-                    lambda i=i: check_scheduler_compiled_step(info, info.configs[i]),
-                )
-            )
-    return _battery(runs, info.known_failures)
+    return _check_all(
+        info, SCHEDULER_CHECKS, check_scheduler_error_inputs, check_scheduler_compiled_step, compile
+    )
 
 
 # ---------------------------------------------------------------------------- pytest
