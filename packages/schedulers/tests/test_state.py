@@ -158,3 +158,26 @@ def test_state_dict_keys_are_the_spec_example():
     state = piecewise.state_dict()
     assert "_param_group_key" not in state
     assert "_tensor_cache" not in state
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"bogus": 1}, "unknown keys"),
+        ({"last_epoch": torch.tensor(3.5)}, "integer"),
+    ],
+)
+def test_bad_composite_state_leaves_the_children_untouched(change, match):
+    """Every check of the composite's own state runs before any child is loaded."""
+    source = _composites(make_optimizer())["sequential"]()
+    for _ in range(12):
+        source.step()
+    state = {**source.state_dict(), **change}
+    optimizer = make_optimizer()
+    target = _composites(optimizer)["sequential"]()
+    steps = [int(child.last_epoch) for child in target._schedulers]
+    lr = float(optimizer.param_groups[0]["lr"])
+    with pytest.raises(ValueError, match=match):
+        target.load_state_dict(state)
+    assert [int(child.last_epoch) for child in target._schedulers] == steps
+    assert float(optimizer.param_groups[0]["lr"]) == lr

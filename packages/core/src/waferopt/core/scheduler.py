@@ -286,6 +286,19 @@ class Scheduler(abc.ABC):
         is recomputed from the restored step, so the order in which optimizer and
         scheduler are loaded does not matter.
         """
+        step = self._check_state_dict(state_dict)
+        for key, value in state_dict.items():
+            if key in ("last_epoch", "_step_count", "_last_value"):
+                continue
+            setattr(self, key, value)
+        self.param_group_tags = _normalize_scheduler_tags(self.param_group_tags)
+        self._validate_tags_apply()
+        self.last_epoch.copy_(step)
+        self._update()
+
+    def _check_state_dict(self, state_dict: Any) -> torch.Tensor:
+        """The checks of :meth:`load_state_dict`, changing nothing: a dict of known keys
+        with an integer ``last_epoch``, which is returned as a tensor."""
         if not isinstance(state_dict, dict) or "last_epoch" not in state_dict:
             raise ValueError(
                 f"{type(self).__name__}.load_state_dict: expected a dict with 'last_epoch'"
@@ -301,14 +314,7 @@ class Scheduler(abc.ABC):
             raise ValueError(
                 f"{type(self).__name__}.load_state_dict: last_epoch must be an integer"
             )
-        for key, value in state_dict.items():
-            if key in ("last_epoch", "_step_count", "_last_value"):
-                continue
-            setattr(self, key, value)
-        self.param_group_tags = _normalize_scheduler_tags(self.param_group_tags)
-        self._validate_tags_apply()
-        self.last_epoch.copy_(step)
-        self._update()
+        return step
 
 
 class LRScheduler(Scheduler, torch.optim.lr_scheduler.LRScheduler):  # type: ignore[misc]

@@ -804,17 +804,10 @@ class _Composite(KeyedScheduler):
         The children are evaluated at local steps computed from this scheduler's step,
         so a state dict holding only ``last_epoch`` restores the values too.
         """
-        if not isinstance(state_dict, dict):
-            raise ValueError(f"{type(self).__name__}.load_state_dict: expected a dict")
+        self._check_state_dict(state_dict)  # before any child is touched
         state = dict(state_dict)
         children_states = state.pop(self._children_attr, None)
         children = self._children()
-        unknown = sorted(set(state) - set(self.__dict__) - {"_step_count"})
-        if unknown:  # checked before any child is touched
-            raise ValueError(
-                f"{type(self).__name__}.load_state_dict: unknown keys {unknown}; "
-                f"expected a subset of {sorted(self.state_dict())}"
-            )
         if children_states is not None:
             if isinstance(children_states, dict):
                 children_states = [children_states]
@@ -828,9 +821,7 @@ class _Composite(KeyedScheduler):
             for child, child_state in zip(children, children_states):
                 child.load_state_dict(child_state)
                 self.optimizer._schedulers_registry.pop(child, None)
-        held = self.__dict__[self._children_attr]
         super().load_state_dict(state)
-        self.__dict__[self._children_attr] = held
 
 
 class SequentialScheduler(_Composite):
