@@ -222,3 +222,28 @@ def test_values_per_group_override_is_written_and_get_still_warns():
     assert [float(v) for v in s.get_last_value()] == [0.5, 1.0, 1.5]
     with pytest.warns(UserWarning, match="get_last_value"):
         assert [float(v) for v in s.get()] == [0.5, 1.0, 1.5]
+
+
+@pytest.mark.parametrize(
+    ("state", "match"),
+    [
+        ([], "expected a dict"),
+        ({"total_iters": 20}, "last_epoch"),
+        ({"last_epoch": torch.tensor(3), "bogus": 1}, "bogus"),
+        ({"last_epoch": torch.tensor(3.0)}, "integer"),
+    ],
+)
+def test_check_state_dict_raises_what_load_raises_and_changes_nothing(state, match):
+    """Composites call _check_state_dict before loading their children."""
+    o = opt()
+    s = CosineLR(o, 1.0, 0.0, 20)
+    s.step()
+    before = float(o.param_groups[0]["lr"])
+    with pytest.raises(ValueError, match=match):
+        s._check_state_dict(state)
+    with pytest.raises(ValueError, match=match):
+        s.load_state_dict(state)
+    assert s.last_epoch.item() == 1
+    assert float(o.param_groups[0]["lr"]) == before
+    assert int(s._check_state_dict({"last_epoch": torch.tensor(7)})) == 7
+    assert s.last_epoch.item() == 1
