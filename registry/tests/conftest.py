@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from waferopt.registry import Registry, reset_registry
+from waferopt.core import Kind
+from waferopt.registry import Registry, get_registry, reset_registry
 
 
 class FakeSite:
@@ -33,6 +34,17 @@ class FakeSite:
         for name in names:
             sys.modules.pop(name, None)
         return Registry(**kwargs)
+
+
+def installed(optimizer: str) -> bool:
+    """Whether an installed plugin registers the optimizer ``optimizer``."""
+    return get_registry().find(optimizer, Kind.OPTIMIZER) is not None
+
+
+def require_optimizer(optimizer: str) -> None:
+    """Skip the test unless the optimizer ``optimizer`` is installed."""
+    if not installed(optimizer):
+        pytest.skip(f"{optimizer} is not installed")
 
 
 @pytest.fixture

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from waferopt.registry import configure_optimizer, get_registry
-from waferopt.registry._catalogue import FIRST_PARTY, SPEC_OPTIMIZERS
+from waferopt.registry import configure_optimizer
+from waferopt.registry._catalogue import SPEC_OPTIMIZERS
+
+from .conftest import require_optimizer
 
 # Model Zoo style optimizer blocks (keys as configs write them, trainer keys included).
 BLOCKS = {
@@ -29,11 +31,6 @@ BLOCKS = {
 TRAINER_KEYS = {"log_summaries": True, "max_gradient_norm": 1.0, "grad_accum_steps": 2}
 
 
-def installed(name: str) -> bool:
-    dist = next(d for d, names in FIRST_PARTY.items() if name in names)
-    return dist in {p.distribution for p in get_registry().plugins}
-
-
 def test_every_spec_optimizer_has_a_block():
     """The table above covers the spec's optimizers (so none is silently untested)."""
     assert set(BLOCKS) == set(SPEC_OPTIMIZERS)
@@ -42,8 +39,7 @@ def test_every_spec_optimizer_has_a_block():
 @pytest.mark.parametrize("name", sorted(BLOCKS))
 def test_configure_builds_with_the_given_values(name):
     """Every given key reaches the param group; trainer keys do not; the step runs."""
-    if not installed(name):
-        pytest.skip(f"{name}'s distribution is not installed")
+    require_optimizer(name)
     model = torch.nn.Linear(4, 3)
     block = BLOCKS[name]
     opt = configure_optimizer(name.lower(), model.parameters(), **block, **TRAINER_KEYS)
@@ -64,8 +60,7 @@ def test_configure_builds_with_the_given_values(name):
 
 def test_adamw_from_the_issue_example():
     """The issue's AdamW block, as a Model Zoo YAML would give it (numbers as strings too)."""
-    if not installed("AdamW"):
-        pytest.skip("waferopt-adam is not installed")
+    require_optimizer("AdamW")
     model = torch.nn.Linear(4, 3)
     with pytest.warns(UserWarning, match="eps"):
         opt = configure_optimizer(
@@ -83,8 +78,7 @@ def test_adamw_from_the_issue_example():
 
 def test_deprecated_adam_names_from_model_zoo_1x():
     """beta1 / beta2 / weight_decay_rate (Model Zoo 1.x) become betas / weight_decay."""
-    if not installed("AdamW"):
-        pytest.skip("waferopt-adam is not installed")
+    require_optimizer("AdamW")
     model = torch.nn.Linear(4, 3)
     with pytest.warns(DeprecationWarning, match="beta1"):
         opt = configure_optimizer(

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from waferopt.core import Kind
-from waferopt.registry import get_registry
 from waferopt.registry.cli import main
 from waferopt.registry.modelzoo import inspect_config
 from waferopt.registry.modelzoo.cli import check_command, plot_command
 from waferopt.registry.modelzoo.models import TinyGPT
+
+from .conftest import require_optimizer
 
 CONFIGS = Path(__file__).parent / "configs"
 BAD = CONFIGS / "bad"
@@ -51,18 +51,13 @@ def run_check(path: Path, model: str = "gpt") -> tuple[int, str]:
     return code, out.getvalue()
 
 
-def _needs_adam():
-    if get_registry().find("AdamW", Kind.OPTIMIZER) is None:
-        pytest.skip("AdamW is not installed")
-
-
 def test_every_bad_config_is_listed():
     assert sorted(p.stem for p in BAD.glob("*.yaml")) == sorted(BAD_PATHS)
 
 
 @pytest.mark.parametrize("name", sorted(BAD_PATHS))
 def test_bad_config_one_error_per_problem_naming_its_path(name):
-    _needs_adam()
+    require_optimizer("AdamW")
     report = inspect_config(TinyGPT(), BAD / f"{name}.yaml")
     assert sorted(e.path for e in report.errors) == sorted(BAD_PATHS[name])
     # the file's comments count the problems too
@@ -72,7 +67,7 @@ def test_bad_config_one_error_per_problem_naming_its_path(name):
 
 @pytest.mark.parametrize("name", sorted(BAD_PATHS))
 def test_check_prints_every_error_and_exits_1(name):
-    _needs_adam()
+    require_optimizer("AdamW")
     code, text = run_check(BAD / f"{name}.yaml")
     assert code == 1
     assert f"{len(BAD_PATHS[name])} problems:" in text
@@ -82,7 +77,7 @@ def test_check_prints_every_error_and_exits_1(name):
 
 
 def test_check_prints_the_build():
-    _needs_adam()
+    require_optimizer("AdamW")
     code, text = run_check(CONFIGS / "legacy_mup_adamw.yaml")
     assert code == 0, text
     assert "format: legacy" in text
@@ -101,7 +96,7 @@ def test_check_prints_the_build():
 
 
 def test_check_shows_tags_milestones_settings_and_warnings():
-    _needs_adam()
+    require_optimizer("AdamW")
     code, text = run_check(CONFIGS / "trainer_dino.yaml", "dino")
     assert code == 0, text
     assert "last_layer" in text and "backbone" in text
@@ -153,7 +148,7 @@ def test_console_script_runs_as_a_process():
 
 def test_plot_writes_a_png(tmp_path):
     pytest.importorskip("matplotlib")
-    _needs_adam()
+    require_optimizer("AdamW")
     output = tmp_path / "schedule.png"
     out = io.StringIO()
     code = plot_command(str(CONFIGS / "trainer_dino.yaml"), 60, str(output), "dino", out=out)

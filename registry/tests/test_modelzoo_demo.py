@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from waferopt.core import Kind
-from waferopt.registry import get_registry
+from .conftest import require_optimizer
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -18,8 +17,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 def test_demo_runs_and_the_loss_falls(config):
     if not (EXAMPLES / "demo.py").is_file():
         pytest.skip("examples/ is not beside this checkout")
-    if get_registry().find("AdamW", Kind.OPTIMIZER) is None:
-        pytest.skip("AdamW is not installed")
+    require_optimizer("AdamW")
     proc = subprocess.run(
         [
             sys.executable,

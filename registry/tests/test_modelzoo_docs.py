@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from waferopt.core import Kind
-from waferopt.registry import get_registry
 from waferopt.registry.modelzoo import build
 from waferopt.registry.modelzoo.formats import SETTINGS_KEYS
 from waferopt.registry.modelzoo.models import TinyGPT
+
+from .conftest import require_optimizer
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "porting-guide.md"
 
@@ -56,8 +56,7 @@ def test_every_trainer_key_is_documented(guide):
 
 
 def test_yaml_examples_build(guide):
-    if get_registry().find("AdamW", Kind.OPTIMIZER) is None:
-        pytest.skip("AdamW is not installed")
+    require_optimizer("AdamW")
     blocks = re.findall(r"```yaml\n(.*?)```", guide, flags=re.S)
     assert len(blocks) >= 3
     for block in blocks:

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from waferopt.core import Kind
-from waferopt.registry import get_registry
 from waferopt.registry.modelzoo import build
 from waferopt.registry.modelzoo.models import TinyDINO, TinyGPT, TinyMLP
+
+from .conftest import installed, require_optimizer
 
 CONFIGS = Path(__file__).parent / "configs"
 
@@ -357,15 +357,10 @@ def checkpoints(boundaries: list[int]) -> list[int]:
     return sorted(s for s in steps if s >= 0)
 
 
-def _require(name: str) -> None:
-    if get_registry().find(name, Kind.OPTIMIZER) is None:
-        pytest.skip(f"{name} is not installed")
-
-
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_config_values_at_every_boundary(name):
     case = CASES[name]
-    _require(case.optimizer)
+    require_optimizer(case.optimizer)
     path = CONFIGS / f"{name}.yaml"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -400,7 +395,7 @@ def test_config_values_at_every_boundary(name):
 
 
 def test_deprecated_names_warn_with_the_new_key():
-    _require("AdamW")
+    require_optimizer("AdamW")
     with pytest.warns(DeprecationWarning, match="deprecated name") as record:
         result = build(TinyGPT(), CONFIGS / "legacy_1x_names.yaml")
     text = " ".join(str(w.message) for w in record)
@@ -413,7 +408,7 @@ def test_deprecated_names_warn_with_the_new_key():
 
 
 def test_mup_groups_carry_factors():
-    _require("AdamW")
+    require_optimizer("AdamW")
     result = build(TinyGPT(), CONFIGS / "legacy_mup_adamw.yaml")
     assert [g.adjust_learning_rate for g in result.param_groups] == [10.0, 0.125, 1.0, 1.0]
     assert [g["adjust_learning_rate"] for g in result.optimizer.param_groups] == [
@@ -425,7 +420,7 @@ def test_mup_groups_carry_factors():
 
 
 def test_dino_groups_per_tag_set():
-    _require("AdamW")
+    require_optimizer("AdamW")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = build(TinyDINO(), CONFIGS / "trainer_dino.yaml")
@@ -451,7 +446,7 @@ def test_a_training_step_runs_with_the_built_optimizer():
     import torch
 
     for name, case in CASES.items():
-        if get_registry().find(case.optimizer, Kind.OPTIMIZER) is None:
+        if not installed(case.optimizer):
             continue
         torch.manual_seed(0)
         model = case.model()
