@@ -53,3 +53,24 @@ def test_collect_rejects_a_sparse_gradient_naming_the_optimizer() -> None:
     params[1].grad = torch.ones_like(params[1]).to_sparse()
     with pytest.raises(ValueError, match="MyOpt does not support sparse gradients"):
         F.collect("MyOpt", {"params": params}, defaultdict(dict), ())
+
+
+def test_chunks_packs_small_tensors_and_splits_large_ones_into_views() -> None:
+    a = [torch.zeros(3), torch.zeros(3), torch.zeros(10), torch.zeros(2)]
+    b = [torch.ones_like(t) for t in a]
+    pieces = list(F.chunks([a, b], 6))
+    sizes = [[t.numel() for t in piece[0]] for piece in pieces]
+    assert sizes == [[3, 3], [6], [4], [2]]
+    assert all(len(piece) == 2 for piece in pieces)
+    # the split pieces are views of the large tensor, in order, in every list
+    for piece in pieces[1:3]:
+        for lst, src in zip(piece, (a[2], b[2])):
+            assert lst[0].untyped_storage().data_ptr() == src.untyped_storage().data_ptr()
+    assert pieces[2][0][0].storage_offset() == 6
+
+
+def test_chunks_without_split_keeps_large_tensors_whole() -> None:
+    a = [torch.zeros(10), torch.zeros(2)]
+    pieces = list(F.chunks([a], 6, split=False))
+    assert [[t.numel() for t in piece[0]] for piece in pieces] == [[10], [2]]
+    assert pieces[0][0][0] is a[0]

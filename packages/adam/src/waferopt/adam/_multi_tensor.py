@@ -196,40 +196,14 @@ def absolute(idx: list[int] | None, pos: list[int] | None) -> list[int] | None:
 
 
 def tiles(lists: Sequence[TensorList], limit: int | None = None) -> list[list[TensorList]]:
-    """Cut aligned tensor lists into tiles of about ``limit`` elements.
+    """Cut aligned tensor lists (each param's arrays of one shape) into tiles of about
+    ``limit`` elements (:data:`TILE_NUMEL`), with :func:`waferopt.core.foreach.chunks`.
 
-    ``lists[k][i]`` are the i-th tensors of each array (param, grad, state...), all of
-    one shape. Small tensors are packed whole into a tile; a tensor with more than
-    ``limit`` elements, when every array holds it contiguously, is cut into flat
-    slices of ``limit`` elements. The update is elementwise, so running it tile by
-    tile gives the same result as running it on the whole lists, but each tile's
-    arrays stay in cache between the ops of one step.
+    The update is elementwise, so running it tile by tile gives the same result as
+    running it on the whole lists, but each tile's arrays stay in cache between the
+    ops of one step.
     """
-    if limit is None:
-        limit = TILE_NUMEL
-    out: list[list[TensorList]] = []
-    cur: list[list[Tensor]] = [[] for _ in lists]
-    size = 0
-    first = lists[0]
-    for i in range(len(first)):
-        numel = first[i].numel()
-        if numel > limit and all(arr[i].is_contiguous() for arr in lists):
-            if size:
-                out.append(cast(list[TensorList], cur))
-                cur, size = [[] for _ in lists], 0
-            flats = [arr[i].view(-1) for arr in lists]
-            for start in range(0, numel, limit):
-                out.append([[f[start : start + limit]] for f in flats])  # type: ignore[misc]
-            continue
-        if size and size + numel > limit:
-            out.append(cast(list[TensorList], cur))
-            cur, size = [[] for _ in lists], 0
-        for c, arr in zip(cur, lists):
-            c.append(arr[i])
-        size += numel
-    if size or cur[0]:
-        out.append(cast(list[TensorList], cur))
-    return out
+    return list(F.chunks(list(lists), TILE_NUMEL if limit is None else limit))  # type: ignore[arg-type]
 
 
 def _buffer_of(views: list[Tensor]) -> Tensor | None:

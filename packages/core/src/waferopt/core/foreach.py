@@ -23,6 +23,7 @@ __all__ = [
     "addcdiv_",
     "addcmul_",
     "added_scaled",
+    "chunks",
     "collect",
     "fused_supported",
     "group_by_device_and_dtype",
@@ -160,39 +161,46 @@ def runs(tensorlists: list[list[Tensor]], *, split: bool = True) -> Iterator[lis
     ``torch.compile``) each such run is processed whole: one fused kernel per op. On
     the CPU a ``torch._foreach_*`` op is a loop over the tensors, so running one op
     over a whole 16 MB list and then the next streams everything from memory once per
-    op; instead the run is cut into chunks of about :data:`CPU_CHUNK_BYTES` per list,
-    each processed by every op while it is in cache. With ``split``, a tensor larger
-    than a chunk is cut into flat views (for elementwise kernels only, and only when
-    every list holds a contiguous tensor of the same size there).
+    op; instead the run is cut by :func:`chunks` into pieces of about
+    :data:`CPU_CHUNK_BYTES` per list, each processed by every op while it is in cache.
     """
     for lists in group_by_device_and_dtype(tensorlists):
         first = lists[0][0]
         if torch.compiler.is_compiling() or first.device.type != "cpu":
             yield lists
             continue
-        limit = max(CPU_CHUNK_BYTES // first.element_size(), 1)
-        pending: list[list[Tensor]] = [[] for _ in lists]
-        size = 0
-        for i in range(len(lists[0])):
-            tensors = [lst[i] for lst in lists]
-            numel = tensors[0].numel()
-            if (
-                split
-                and numel > limit
-                and all(t.numel() == numel and t.is_contiguous() for t in tensors)
-            ):
-                if size:
-                    yield pending
-                    pending, size = [[] for _ in lists], 0
-                blocks = [t.view(-1).split(limit) for t in tensors]
-                for j in range(len(blocks[0])):
-                    yield [[b[j]] for b in blocks]
-                continue
-            if size and size + numel > limit:
+        yield from chunks(lists, max(CPU_CHUNK_BYTES // first.element_size(), 1), split=split)
+
+
+def chunks(lists: list[list[Tensor]], limit: int, *, split: bool = True) -> Iterator[list[Any]]:
+    """Cut aligned tensor lists into pieces of about ``limit`` elements per list.
+
+    Small tensors are packed whole into a piece. With ``split``, a tensor larger than
+    ``limit`` is cut into flat views of ``limit`` elements (for elementwise kernels
+    only, and only when every list holds a contiguous tensor of the same size there).
+    """
+    pending: list[list[Tensor]] = [[] for _ in lists]
+    size = 0
+    for i in range(len(lists[0])):
+        tensors = [lst[i] for lst in lists]
+        numel = tensors[0].numel()
+        if (
+            split
+            and numel > limit
+            and all(t.numel() == numel and t.is_contiguous() for t in tensors)
+        ):
+            if size:
                 yield pending
                 pending, size = [[] for _ in lists], 0
-            for lst, t in zip(pending, tensors):
-                lst.append(t)
-            size += numel
-        if size or pending[0]:
+            blocks = [t.view(-1).split(limit) for t in tensors]
+            for j in range(len(blocks[0])):
+                yield [[b[j]] for b in blocks]
+            continue
+        if size and size + numel > limit:
             yield pending
+            pending, size = [[] for _ in lists], 0
+        for lst, t in zip(pending, tensors):
+            lst.append(t)
+        size += numel
+    if size or pending[0]:
+        yield pending
