@@ -126,13 +126,6 @@ class LinearLR(PolynomialLR):  # type: ignore[misc]
     formula, the arguments and the references.
     """
 
-    _arg_names: ClassVar[dict[str, str]] = {
-        "initial_val": "initial_learning_rate",
-        "end_val": "end_learning_rate",
-    }
-    initial_val = alias("initial_learning_rate")
-    end_val = alias("end_learning_rate")
-
     def __init__(
         self,
         optimizer: Optimizer,
