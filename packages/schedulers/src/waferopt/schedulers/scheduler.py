@@ -23,6 +23,7 @@ from typing import Any, cast
 import torch
 
 from waferopt.core import Optimizer, Scheduler
+from waferopt.core.scheduler import _normalize_scheduler_tags
 
 from . import shapes
 from ._base import KeyedScheduler, evaluate_at
@@ -767,8 +768,6 @@ class _Composite(KeyedScheduler):
                 f"{name} combines schedulers of {self._required_key!r}, but schedulers[0] "
                 f"({type(children[0]).__name__}) drives {key!r}"
             )
-        from waferopt.core.scheduler import _normalize_scheduler_tags
-
         tags = _normalize_scheduler_tags(param_group_tags)
         if tags is None:
             tags = children[0].param_group_tags
@@ -909,11 +908,7 @@ class ChainedGenericScheduler(_Composite):
         self._schedulers = list(schedulers)
         for index, child in enumerate(self._schedulers[1:], start=1):
             initial = getattr(child, "initial_val", None)
-            if (
-                initial is None
-                or isinstance(initial, bool)
-                or not isinstance(initial, (int, float))
-            ):
+            if isinstance(initial, bool) or not isinstance(initial, (int, float)):
                 raise ValueError(
                     f"{type(self).__name__}: schedulers[{index}] ({type(child).__name__}) has no "
                     f"numeric initial_val, so it cannot act as a factor; only schedulers[0] may"
