@@ -367,7 +367,7 @@ def _error_path(node: _Node, message: str) -> str:
 
 
 def _construct(node: _Node, optimizer: Optimizer, *args: Any) -> Scheduler:
-    kwargs = copy.deepcopy(node.kwargs) if not _has_callable(node.kwargs) else dict(node.kwargs)
+    kwargs = _copy_kwargs(node.kwargs)
     try:
         if node.family == "chained":
             return node.cls(*args, **kwargs)
@@ -385,11 +385,13 @@ def _construct(node: _Node, optimizer: Optimizer, *args: Any) -> Scheduler:
         raise ConfigError(message, _error_path(node, str(exc))) from exc
 
 
-def _has_callable(kwargs: Mapping[str, Any]) -> bool:
-    return any(
+def _copy_kwargs(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy, or a shallow one where a value holds a function (``lr_lambda``)."""
+    has_callable = any(
         callable(v) or (isinstance(v, (list, tuple)) and any(map(callable, v)))
         for v in kwargs.values()
     )
+    return dict(kwargs) if has_callable else copy.deepcopy(dict(kwargs))
 
 
 def _milestones(children: list[Scheduler], node: _Node) -> list[int]:
@@ -424,13 +426,13 @@ def _build(node: _Node, optimizer: Optimizer) -> Scheduler:
     return _construct(node, optimizer, children, _milestones(children, node))
 
 
-def _dry_run_then_build(optimizer: Optimizer, build: Any) -> Scheduler:
+def _dry_run_then_build(optimizer: Optimizer, node: _Node) -> Scheduler:
     if not isinstance(optimizer, Optimizer):
         raise TypeError(
             f"expected a waferopt Optimizer, got {type(optimizer).__module__}.{type(optimizer).__qualname__}"
         )
-    build(_ShadowOptimizer(optimizer))
-    return build(optimizer)
+    _build(node, _ShadowOptimizer(optimizer))
+    return _build(node, optimizer)
 
 
 # ---------------------------------------------------------------------------- public API
@@ -452,9 +454,7 @@ def configure_scheduler_params(learning_rate: Mapping[str, Any]) -> tuple[type, 
     node = _parse_lr_item(learning_rate, "", errors)
     ConfigErrors.raise_if_any(errors)
     assert node is not None
-    return node.cls, copy.deepcopy(node.kwargs) if not _has_callable(node.kwargs) else dict(
-        node.kwargs
-    )
+    return node.cls, _copy_kwargs(node.kwargs)
 
 
 def configure_lr_scheduler(
@@ -537,7 +537,6 @@ def configure_lr_scheduler(
     wrapper: type | None = None
     if not errors:
         try:
-            composite = None
             if len(nodes) > 1:
                 composite = registry.resolve("ChainedLR" if chained else "SequentialLR", _LR)
             wrapper = registry.resolve("ScalePerParamLR", _LR) if adjust_learning_rate else None
@@ -553,7 +552,7 @@ def configure_lr_scheduler(
         node = _Node(composite, {}, root, "chained" if chained else "sequential", children, paths)
     if wrapper is not None:
         node = _Node(wrapper, {}, root, "wrapper", [node], [root])
-    return _dry_run_then_build(optimizer, lambda opt: _build(node, opt))
+    return _dry_run_then_build(optimizer, node)
 
 
 def configure_scheduler(optimizer: Optimizer, schedulers_params: Mapping[str, Any]) -> Scheduler:
@@ -583,4 +582,4 @@ def configure_scheduler(optimizer: Optimizer, schedulers_params: Mapping[str, An
     node = _parse_named(schedulers_params, "", errors)
     ConfigErrors.raise_if_any(errors)
     assert node is not None
-    return _dry_run_then_build(optimizer, lambda opt: _build(node, opt))
+    return _dry_run_then_build(optimizer, node)
