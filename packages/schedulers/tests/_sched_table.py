@@ -10,11 +10,6 @@ import waferopt.schedulers as S
 SHAPES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {}
 
 
-def _add(shape: str, lr: dict[str, Any], renames: dict[str, str]) -> None:
-    generic = {renames.get(k, k): v for k, v in lr.items()}
-    SHAPES[shape] = (lr, generic, generic)
-
-
 _LR_TO_GENERIC = {
     "initial_learning_rate": "initial_val",
     "end_learning_rate": "end_val",
@@ -25,67 +20,49 @@ _LR_TO_GENERIC = {
     "lr_lambda": "val_lambda",
 }
 
-_add("Constant", {"learning_rate": 0.03, "total_iters": 10}, _LR_TO_GENERIC)
+
+def _add(shape: str, lr: dict[str, Any]) -> None:
+    """The LR arguments of ``shape``; the WD and generic classes take the generic names."""
+    generic = {_LR_TO_GENERIC.get(k, k): v for k, v in lr.items()}
+    SHAPES[shape] = (lr, generic, generic)
+
+
+_add("Constant", {"learning_rate": 0.03, "total_iters": 10})
 _add(
     "Polynomial",
     {"initial_learning_rate": 0.1, "end_learning_rate": 0.01, "total_iters": 40, "power": 2.0},
-    _LR_TO_GENERIC,
 )
 _add(
     "Linear",
     {"initial_learning_rate": 0.1, "end_learning_rate": 0.01, "total_iters": 40, "cycle": True},
-    _LR_TO_GENERIC,
 )
 _add(
     "Exponential",
     {"initial_learning_rate": 0.1, "total_iters": 7, "decay_rate": 0.8, "staircase": True},
-    _LR_TO_GENERIC,
 )
 _add(
     "InverseExponentialTimeDecay",
     {"initial_learning_rate": 0.1, "step_exponent": 1.2, "total_iters": 5, "decay_rate": 0.3},
-    _LR_TO_GENERIC,
 )
-_add(
-    "InverseSquareRootDecay",
-    {"initial_learning_rate": 0.5, "scale": 0.3, "warmup_steps": 9},
-    _LR_TO_GENERIC,
-)
-_add(
-    "CosineDecay",
-    {"initial_learning_rate": 0.1, "end_learning_rate": 0.001, "total_iters": 50},
-    _LR_TO_GENERIC,
-)
-_add(
-    "PiecewiseConstant",
-    {"learning_rates": [0.1, 0.05, 0.01], "milestones": [10, 30]},
-    _LR_TO_GENERIC,
-)
-_add(
-    "MultiStep",
-    {"initial_learning_rate": 0.1, "gamma": 0.5, "milestones": [5, 20, 20]},
-    _LR_TO_GENERIC,
-)
-_add("Step", {"initial_learning_rate": 0.1, "step_size": 6, "gamma": 0.7}, _LR_TO_GENERIC)
-_add(
-    "CosineAnnealing", {"initial_learning_rate": 0.1, "T_max": 25, "eta_min": 0.002}, _LR_TO_GENERIC
-)
-_add("Lambda", {"initial_learning_rate": 0.1, "lr_lambda": lambda t: 0.97**t}, _LR_TO_GENERIC)
+_add("InverseSquareRootDecay", {"initial_learning_rate": 0.5, "scale": 0.3, "warmup_steps": 9})
+_add("CosineDecay", {"initial_learning_rate": 0.1, "end_learning_rate": 0.001, "total_iters": 50})
+_add("PiecewiseConstant", {"learning_rates": [0.1, 0.05, 0.01], "milestones": [10, 30]})
+_add("MultiStep", {"initial_learning_rate": 0.1, "gamma": 0.5, "milestones": [5, 20, 20]})
+_add("Step", {"initial_learning_rate": 0.1, "step_size": 6, "gamma": 0.7})
+_add("CosineAnnealing", {"initial_learning_rate": 0.1, "T_max": 25, "eta_min": 0.002})
+_add("Lambda", {"initial_learning_rate": 0.1, "lr_lambda": lambda t: 0.97**t})
 _add(
     "CosineAnnealingWarmRestarts",
     {"initial_learning_rate": 0.1, "T_0": 4, "T_mult": 2, "eta_min": 0.001},
-    _LR_TO_GENERIC,
 )
-_add("Multiplicative", {"initial_learning_rate": 0.1, "coefficient": 0.98}, _LR_TO_GENERIC)
+_add("Multiplicative", {"initial_learning_rate": 0.1, "coefficient": 0.98})
 _add(
     "Cyclic",
     {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 5, "step_size_down": 8, "mode": "triangular2"},
-    _LR_TO_GENERIC,
 )
 _add(
     "OneCycle",
     {"initial_learning_rate": 0.004, "max_lr": 0.1, "total_steps": 60, "three_phase": True},
-    _LR_TO_GENERIC,
 )
 
 LR_NAMES = {
