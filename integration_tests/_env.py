@@ -24,18 +24,10 @@ import venv
 from importlib import metadata
 from pathlib import Path
 
+from check_versions import DISTS, ROOT
 from packaging.requirements import Requirement
 
-ROOT = Path(__file__).resolve().parents[1]
-FIRST_PARTY = {
-    "waferopt-core": ROOT / "packages" / "core",
-    "waferopt-sgd": ROOT / "packages" / "sgd",
-    "waferopt-adam": ROOT / "packages" / "adam",
-    "waferopt-adaptive": ROOT / "packages" / "adaptive",
-    "waferopt-sign": ROOT / "packages" / "sign",
-    "waferopt-schedulers": ROOT / "packages" / "schedulers",
-    "waferopt-registry": ROOT / "registry",
-}
+FIRST_PARTY = DISTS  # each first-party distribution → its source folder
 PLUGINS = ROOT / "integration_tests" / "plugins"
 EXAMPLE_PLUGIN = PLUGINS / "waferopt-example-plugin"
 FIXTURE_PLUGINS = {p.name: p for p in sorted((PLUGINS / "fixtures").iterdir()) if p.is_dir()}

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 # The names of cerebras.pytorch.optim 2.3 (shared/spec: the API reference and the
@@ -153,14 +155,9 @@ def test_every_name_resolves(env) -> None:
 
 
 def test_waferopt_plugins_lists_every_family(env) -> None:
-    listing = env.json(
-        """
-        import json, subprocess, sys, os
-        out = subprocess.run([os.path.join(os.path.dirname(sys.executable), "waferopt"),
-                              "plugins", "--json"], capture_output=True, text=True, check=True)
-        print(json.dumps(json.loads(out.stdout)))
-        """
-    )
+    proc = env.waferopt("plugins", "--json")
+    assert proc.returncode == 0, proc.stderr
+    listing = json.loads(proc.stdout)
     by_dist: dict[str, set[str]] = {}
     for item in listing["names"]:
         by_dist.setdefault(item["distribution"], set()).add(item["name"])
