@@ -230,11 +230,11 @@ class Registry:
         for record in records:
             if not isinstance(record, Registration):
                 raise TypeError(f"{hook_name} must return Registration records, got {record!r}")
-        expected = Kind.OPTIMIZER if hook_name == "register_optimizers" else None
+        optimizers = hook_name == "register_optimizers"
         for record in records:
-            if expected is Kind.OPTIMIZER and record.kind is not Kind.OPTIMIZER:
+            if optimizers and record.kind is not Kind.OPTIMIZER:
                 raise TypeError(f"{hook_name} returned {record.name!r} of kind {record.kind.value}")
-            if expected is None and record.kind is Kind.OPTIMIZER:
+            if not optimizers and record.kind is Kind.OPTIMIZER:
                 raise TypeError(f"{hook_name} returned optimizer {record.name!r}")
         for record in records:
             self._index_entry(Entry(record, info))
@@ -290,11 +290,7 @@ class Registry:
     def conflicts(self) -> dict[str, list[Entry]]:
         """Names that more than one registration claims."""
         self._ensure_loaded()
-        return {
-            name: list(es)
-            for name, es in self._index.items()
-            if len({(e.plugin, e.registration.target_path) for e in es}) > 1
-        }
+        return {name: list(es) for name, es in self._index.items() if _conflicting(es)}
 
     def names(self, kinds: Collection[Kind] | Kind | None = None) -> list[str]:
         """Registered names (not aliases), sorted, optionally of some kinds only."""
@@ -315,8 +311,7 @@ class Registry:
         bucket = [e for e in self._index.get(name.lower(), []) if kinds is None or e.kind in kinds]
         if not bucket:
             return None
-        distinct = {(e.plugin, e.registration.target_path) for e in bucket}
-        if len(distinct) > 1:
+        if _conflicting(bucket):
             providers = ", ".join(
                 f"{e.registration.target_path} from {e.plugin.label}" for e in bucket
             )
@@ -377,6 +372,11 @@ class Registry:
         return UnknownNameError(
             f"unknown {what} {name!r}.{hint} Installed: {listing}{failed}", path
         )
+
+
+def _conflicting(entries: Iterable[Entry]) -> bool:
+    """Whether ``entries`` (of one name) come from more than one plugin or class."""
+    return len({(e.plugin, e.registration.target_path) for e in entries}) > 1
 
 
 def _article(label: str) -> str:
