@@ -49,17 +49,16 @@ _PLACEHOLDER_LR = 0.1
 
 
 def _translate_pairs(
-    kwargs: dict[str, Any], parameters: Mapping[str, inspect.Parameter], path: str
+    kwargs: dict[str, Any], parameters: Mapping[str, inspect.Parameter]
 ) -> dict[str, Any]:
+    """Fold the deprecated halves of a pair (``beta1``, ``beta2``) into it (``betas``)."""
     out = dict(kwargs)
     for new, (first, second) in _PAIRS.items():
         if new not in parameters or (first not in out and second not in out):
             continue
         if new in out:
             given = [k for k in (first, second) if k in out]
-            raise ConfigError(
-                f"both {given} (deprecated) and {new!r} are given; keep only {new!r}", path
-            )
+            raise ConfigError(f"both {given} (deprecated) and {new!r} are given; keep only {new!r}")
         default = parameters[new].default
         pair = (
             list(default)
@@ -69,14 +68,13 @@ def _translate_pairs(
         for index, old in enumerate((first, second)):
             if old in out:
                 warnings.warn(
-                    f"{path + '.' if path else ''}{old}: {old!r} is a deprecated name; use "
-                    f"{new!r} (element {index})",
+                    f"{old}: {old!r} is a deprecated name; use {new!r} (element {index})",
                     DeprecationWarning,
                     stacklevel=4,
                 )
                 pair[index] = out.pop(old)
         if None in pair:
-            raise ConfigError(f"{new!r} needs both {first!r} and {second!r}", path)
+            raise ConfigError(f"{new!r} needs both {first!r} and {second!r}")
         out[new] = tuple(pair)
     return out
 
@@ -108,7 +106,7 @@ def configure_optimizer_params(
     parameters.pop("params")
 
     remaining = translate_deprecated(kwargs, _RENAMED)
-    remaining = _translate_pairs(remaining, parameters, "")
+    remaining = _translate_pairs(remaining, parameters)
     remaining.pop("params", None)
     lr_keys = [k for k in ("learning_rate", "lr") if k in remaining]
     if len(lr_keys) > 1:
