@@ -214,3 +214,18 @@ def test_front_door_resolves_attributes(site):
     model = torch.nn.Linear(2, 2)
     opt = optim.configure_optimizer("sgd", model.parameters(), lr=0.1, momentum=0.9)
     assert type(opt).__name__ == "SGD" and opt.param_groups[0]["momentum"] == 0.9
+
+
+def test_runtime_registration_of_a_class_without_docstring(site):
+    """A class whose docstring is empty or blank registers with an empty description."""
+    from waferopt.sgd import SGD
+
+    class Blank(SGD):
+        """ """
+
+    class NoDoc(SGD):
+        pass
+
+    registry = site.registry()
+    assert registry.add(Blank).registration.description == ""
+    assert registry.add(NoDoc).registration.description == ""

@@ -258,9 +258,7 @@ class Registry:
                 registration.__name__,
                 kind or _infer_kind(registration),
                 registration,
-                description=(registration.__doc__ or "").strip().splitlines()[0]
-                if registration.__doc__
-                else "",
+                description=next(iter((registration.__doc__ or "").strip().splitlines()), ""),
             )
         entry = Entry(registration, RUNTIME)
         entry.load()
