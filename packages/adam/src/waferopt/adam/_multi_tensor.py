@@ -38,7 +38,13 @@ from typing import Any, cast
 import torch
 from torch import Tensor
 
-from waferopt.core import Optimizer, check_params_not_empty, check_sparse
+from waferopt.core import (
+    Optimizer,
+    check_betas,
+    check_non_negative,
+    check_params_not_empty,
+    check_sparse,
+)
 from waferopt.core import foreach as F
 from waferopt.core.foreach import TensorList
 
@@ -50,6 +56,7 @@ __all__ = [
     "first_moment_",
     "tiles",
     "update_moments_",
+    "zeros_like_param",
 ]
 
 TILE_NUMEL = 1 << 18
@@ -61,6 +68,11 @@ Number = float | int
 def f32(x: float) -> float:
     """Round a Python float to the nearest float32 value (what a float32 tensor holds)."""
     return struct.unpack("f", struct.pack("f", x))[0]
+
+
+def zeros_like_param(p: Tensor) -> Tensor:
+    """The initial value of a moment buffer: zeros in ``p``'s layout."""
+    return torch.zeros_like(p, memory_format=torch.preserve_format)
 
 
 def is_tensor(x: Any) -> bool:
@@ -256,7 +268,15 @@ class MultiTensorOptimizer(Optimizer):
         raise NotImplementedError
 
     def _check_group(self, group: dict[str, Any], where: str) -> None:
-        """Raise ``ValueError`` for invalid hyperparameters of ``group``."""
+        """Raise ``ValueError`` for invalid hyperparameters of ``group``.
+
+        Checks what every Adam-family group has (lr, betas, eps, weight_decay);
+        subclasses add their own keys after calling this.
+        """
+        check_non_negative(f"lr ({where})", group["lr"])
+        check_betas(f"betas ({where})", group["betas"])
+        check_non_negative(f"eps ({where})", group["eps"])
+        check_non_negative(f"weight_decay ({where})", group["weight_decay"])
 
     def _sync_host(self, group: dict[str, Any], bucket: Bucket) -> None:
         """Fill the bucket's host mirrors from its state (outside ``step()`` only)."""

@@ -39,6 +39,7 @@ from ._multi_tensor import (
     sub,
     tiles,
     update_moments_,
+    zeros_like_param,
 )
 
 __all__ = ["Adam", "AdamBase", "AdamW"]
@@ -123,19 +124,13 @@ class AdamBase(MultiTensorOptimizer):
 
     # ------------------------------------------------------------------ state
     def _check_group(self, group: dict[str, Any], where: str) -> None:
-        check_non_negative(f"lr ({where})", group["lr"])
-        check_betas(f"betas ({where})", group["betas"])
-        check_non_negative(f"eps ({where})", group["eps"])
-        check_non_negative(f"weight_decay ({where})", group["weight_decay"])
+        super()._check_group(group, where)
         check_non_negative(f"l2_regularization_rate ({where})", group["l2_regularization_rate"])
 
     def _state_spec(self, group: dict[str, Any]) -> tuple[dict, dict[str, float]]:
-        def zeros(p: Tensor) -> Tensor:
-            return torch.zeros_like(p, memory_format=torch.preserve_format)
-
-        tensors = {"exp_avg": zeros, "exp_avg_sq": zeros}
+        tensors = {"exp_avg": zeros_like_param, "exp_avg_sq": zeros_like_param}
         if group["amsgrad"]:
-            tensors["max_exp_avg_sq"] = zeros
+            tensors["max_exp_avg_sq"] = zeros_like_param
         scalars: dict[str, float] = {}
         if group["correct_bias"]:
             beta1, beta2 = (as_float(b) for b in group["betas"])

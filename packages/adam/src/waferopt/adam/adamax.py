@@ -22,6 +22,7 @@ from ._multi_tensor import (
     steps_from_power,
     sub,
     tiles,
+    zeros_like_param,
 )
 
 __all__ = ["Adamax"]
@@ -72,17 +73,10 @@ class Adamax(MultiTensorOptimizer):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize)
         super().__init__(params, defaults, enable_global_step=enable_global_step)
 
-    def _check_group(self, group: dict[str, Any], where: str) -> None:
-        check_non_negative(f"lr ({where})", group["lr"])
-        check_betas(f"betas ({where})", group["betas"])
-        check_non_negative(f"eps ({where})", group["eps"])
-        check_non_negative(f"weight_decay ({where})", group["weight_decay"])
-
     def _state_spec(self, group: dict[str, Any]) -> tuple[dict, dict[str, float]]:
-        def zeros(p: Tensor) -> Tensor:
-            return torch.zeros_like(p, memory_format=torch.preserve_format)
-
-        return {"exp_avg": zeros, "exp_inf": zeros}, {"beta1_power": as_float(group["betas"][0])}
+        return {"exp_avg": zeros_like_param, "exp_inf": zeros_like_param}, {
+            "beta1_power": as_float(group["betas"][0])
+        }
 
     def preinitialize(self) -> None:
         """Create ``exp_avg``, ``exp_inf``, ``beta1_power`` (and ``step``) for every parameter."""

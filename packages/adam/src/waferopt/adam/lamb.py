@@ -18,6 +18,7 @@ from ._multi_tensor import (
     promote,
     sub,
     update_moments_,
+    zeros_like_param,
 )
 
 __all__ = ["Lamb"]
@@ -72,17 +73,8 @@ class Lamb(MultiTensorOptimizer):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, adam=adam)
         super().__init__(params, defaults, enable_global_step=enable_global_step)
 
-    def _check_group(self, group: dict[str, Any], where: str) -> None:
-        check_non_negative(f"lr ({where})", group["lr"])
-        check_betas(f"betas ({where})", group["betas"])
-        check_non_negative(f"eps ({where})", group["eps"])
-        check_non_negative(f"weight_decay ({where})", group["weight_decay"])
-
     def _state_spec(self, group: dict[str, Any]) -> tuple[dict, dict[str, float]]:
-        def zeros(p: Tensor) -> Tensor:
-            return torch.zeros_like(p, memory_format=torch.preserve_format)
-
-        return {"exp_avg": zeros, "exp_avg_sq": zeros}, {}
+        return {"exp_avg": zeros_like_param, "exp_avg_sq": zeros_like_param}, {}
 
     def preinitialize(self) -> None:
         """Create ``exp_avg`` and ``exp_avg_sq`` (and ``step``) for every parameter."""
