@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import torch
 
@@ -80,9 +82,13 @@ def test_deprecated_adam_names_from_model_zoo_1x():
     """beta1 / beta2 / weight_decay_rate (Model Zoo 1.x) become betas / weight_decay."""
     require_optimizer("AdamW")
     model = torch.nn.Linear(4, 3)
-    with pytest.warns(DeprecationWarning, match="beta1"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         opt = configure_optimizer(
             "adamw", model.parameters(), beta1=0.8, beta2=0.9, weight_decay_rate=0.05
         )
+    messages = [str(w.message) for w in caught if w.category is DeprecationWarning]
+    for old, new in (("beta1", "betas"), ("beta2", "betas"), ("weight_decay_rate", "weight_decay")):
+        assert any(f"'{old}'" in m and f"'{new}'" in m for m in messages), (old, messages)
     group = opt.param_groups[0]
     assert tuple(group["betas"]) == (0.8, 0.9) and group["weight_decay"] == 0.05
