@@ -1,0 +1,431 @@
+"""The optimizer checks of the conformance kit and :func:`check_optimizer`."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import torch
+
+from ..optimizer import Optimizer
+from ._battery import _check_all
+from ._common import (
+    _accepts,
+    _assert_close_snapshot,
+    _assert_same_snapshot,
+    _check_error_inputs,
+    _clone_params,
+    _compare_layouts,
+    _CountingBackend,
+    _equal,
+    _f32,
+    _f32_tensor,
+    _fresh_dynamo,
+    _is_number,
+    _layout,
+    _make_params,
+    _raises,
+    _save_load,
+    _set_grads,
+    _skip_compile_requested,
+    _snapshot,
+    _tensor_hyperparams,
+    _where,
+)
+from .host_sync import no_host_sync
+from .info import NotApplicable, OptimizerInfo
+
+
+def _build_optimizer(info: OptimizerInfo, config: Mapping[str, Any], params: Any) -> Optimizer:
+    opt = info.cls(params, **dict(config))
+    if not isinstance(opt, Optimizer):
+        raise AssertionError(f"{info.id} is not a waferopt.core.Optimizer")
+    return opt
+
+
+def _run(
+    opt: Optimizer, params: Sequence[torch.Tensor], steps: range, skip: Sequence[int] = ()
+) -> None:
+    for s in steps:
+        _set_grads(params, s, skip)
+        opt.step()
+
+
+def check_static_step(info: OptimizerInfo, config: Mapping[str, Any]) -> None:
+    """State exists after construction; ``step()`` keeps its keys and storages.
+
+    Also: parameters without a gradient keep their value and state, the others
+    move and stay finite, and ``step(closure)`` returns the closure's loss.
+    """
+    params = _make_params(info.shapes)
+    initial = [p.detach().clone() for p in params]
+    opt = _build_optimizer(info, config, params)
+    before = _layout(opt)
+    skipped = len(params) - 1
+    skipped_state = {k: v for k, v in _snapshot(opt)["state"].items() if k[1] == skipped}
+    for s in range(info.steps):
+        _set_grads(params, s, skip=(skipped,))
+        opt.step()
+        _compare_layouts(before, _layout(opt), f"{info.id}.step() (step {s + 1})")
+    for i, (p, p0) in enumerate(zip(params, initial)):
+        if i == skipped:
+            if not torch.equal(p.detach(), p0):
+                raise AssertionError(f"{info.id}.step() changed parameter {i}, whose grad is None")
+            continue
+        if not torch.isfinite(p.detach()).all():
+            raise AssertionError(f"{info.id}.step() made parameter {i} non-finite")
+        if torch.equal(p.detach(), p0):
+            raise AssertionError(
+                f"{info.id}.step() left parameter {i} unchanged after {info.steps} steps"
+            )
+    now = {k: v for k, v in _snapshot(opt)["state"].items() if k[1] == skipped}
+    for key, value in skipped_state.items():
+        if not _equal(value, now[key]):
+            raise AssertionError(f"{info.id}.step() changed {_where(key)}, whose grad is None")
+
+    # closure
+    calls = []
+
+    def closure() -> torch.Tensor:
+        calls.append(1)
+        opt.zero_grad()
+        loss = torch.stack([(p * p).sum() for p in params]).sum()
+        loss.backward()
+        return loss
+
+    result = opt.step(closure)
+    if len(calls) != 1:
+        raise AssertionError(f"{info.id}.step(closure) called the closure {len(calls)} times")
+    if not isinstance(result, torch.Tensor) or result.dim() != 0:
+        raise AssertionError(
+            f"{info.id}.step(closure) must return the closure's loss, got {result!r}"
+        )
+    _compare_layouts(before, _layout(opt), f"{info.id}.step(closure)")
+
+
+def check_state_dict_resume(info: OptimizerInfo, config: Mapping[str, Any]) -> None:
+    """Resume through ``state_dict`` (``torch.save``/``torch.load``) is bitwise exact.
+
+    The state dict is loaded into a fresh instance on copies of the parameters,
+    into its existing state storages; both then take the same steps.
+    """
+    pa = _make_params(info.shapes)
+    a = _build_optimizer(info, config, pa)
+    half = max(1, info.steps // 2)
+    _run(a, pa, range(half))
+    saved = _save_load(a.state_dict())
+    pb = _clone_params(pa)
+    b = _build_optimizer(info, config, pb)
+    layout = _layout(b)
+    b.load_state_dict(saved)
+    _compare_layouts(layout, _layout(b), f"{info.id}.load_state_dict")
+    _assert_same_snapshot(_snapshot(a), _snapshot(b), f"{info.id}: right after load_state_dict")
+    _run(a, pa, range(half, half + info.steps))
+    _run(b, pb, range(half, half + info.steps))
+    _assert_same_snapshot(
+        _snapshot(a), _snapshot(b), f"{info.id}: resumed run vs uninterrupted run"
+    )
+
+
+def check_tensor_hyperparams(info: OptimizerInfo, config: Mapping[str, Any]) -> None:
+    """A 0-d tensor ``lr`` / ``weight_decay`` gives the trajectory of the float.
+
+    The tensor is written into every group after construction (as a scheduler
+    does) and changed in place mid-run; the float run changes its float at the
+    same step. The optimizer must read the tensor each step and never replace it.
+    """
+    probe = _build_optimizer(info, config, _make_params(info.shapes))
+    keys = [k for k in info.tensor_hyperparams if _is_number(probe.param_groups[0].get(k))]
+    if not keys:
+        raise NotApplicable(f"no group key among {list(info.tensor_hyperparams)} holds a number")
+    for key in keys:
+        value = _f32(probe.param_groups[0][key])
+        changed = _f32(value * 0.5)
+        pf, pt = _make_params(info.shapes), _make_params(info.shapes)
+        of = _build_optimizer(info, config, pf)
+        for group in of.param_groups:
+            group[key] = value
+        kwargs = dict(config)
+        if _is_number(kwargs.get(key)):  # the constructor accepts a tensor too
+            kwargs[key] = _f32_tensor(kwargs[key])
+        ot = _build_optimizer(info, kwargs, pt)
+        tensors = []
+        for group in ot.param_groups:
+            group[key] = _f32_tensor(value)
+            tensors.append(group[key])
+        half = max(1, info.steps // 2)
+        _run(of, pf, range(half))
+        _run(ot, pt, range(half))
+        for group, tensor in zip(of.param_groups, tensors):
+            group[key] = changed
+            tensor.fill_(changed)
+        _run(of, pf, range(half, info.steps + 1))
+        _run(ot, pt, range(half, info.steps + 1))
+        for gi, (group, tensor) in enumerate(zip(ot.param_groups, tensors)):
+            if group[key] is not tensor:
+                raise AssertionError(
+                    f"{info.id}.step() replaced the tensor {key!r} of group {gi}; "
+                    "it must read it (a scheduler updates it in place)"
+                )
+        _assert_close_snapshot(
+            _snapshot(of),
+            _snapshot(ot),
+            f"{info.id}: {key} as a 0-d tensor vs as a float",
+            info.rtol,
+            info.atol,
+        )
+
+
+def check_global_step(info: OptimizerInfo, config: Mapping[str, Any]) -> None:
+    """``enable_global_step`` keeps a 0-d float32 ``step`` per parameter that counts steps."""
+    accepts = _accepts(info.cls, "enable_global_step")
+    kwargs = {**config, "enable_global_step": True} if accepts else dict(config)
+    params = _make_params(info.shapes)
+    opt = _build_optimizer(info, kwargs, params)
+    has = [("step" in opt.state.get(p, {})) for p in params]
+    if not accepts and not any(has):
+        raise NotApplicable(f"{info.id} takes no enable_global_step and keeps no step state")
+    if not all(has):
+        raise AssertionError(
+            f"{info.id}: enable_global_step=True but some parameters have no 'step' state"
+        )
+    if not opt.enable_global_step:
+        raise AssertionError(f"{info.id} keeps a 'step' state but its enable_global_step is False")
+    for i, p in enumerate(params):
+        step = opt.state[p]["step"]
+        if not (isinstance(step, torch.Tensor) and step.dim() == 0 and step.dtype == torch.float32):
+            raise AssertionError(
+                f"{info.id}: 'step' of parameter {i} must be a 0-d float32 tensor, got {step!r}"
+            )
+        if step.device != p.device or float(step) != 0.0:
+            raise AssertionError(
+                f"{info.id}: 'step' of parameter {i} must start at 0 on the parameter's device"
+            )
+    _run(opt, params, range(info.steps))
+    if info.global_step_counts_steps:
+        counts = [float(opt.state[p]["step"]) for p in params]
+        if counts != [float(info.steps)] * len(params):
+            raise AssertionError(
+                f"{info.id}: after {info.steps} steps the 'step' states are {counts}"
+            )
+    step = opt.state[params[0]]["step"]
+    was = float(step)
+    returned = opt.increment_global_step(params[0])
+    if returned is not step or float(step) != was + 1:
+        raise AssertionError(
+            f"{info.id}.increment_global_step must add 1 in place and return the state tensor"
+        )
+
+
+def check_param_groups(info: OptimizerInfo, config: Mapping[str, Any]) -> None:
+    """Several groups equal one optimizer per group, and ``add_param_group`` keeps old state.
+
+    The second group has half the learning rate, its own weight decay and tags.
+    """
+    probe = _build_optimizer(info, config, _make_params(info.shapes))
+    defaults = probe.param_groups[0]
+    override: dict[str, Any] = {}
+    if _is_number(defaults.get("lr")):
+        override["lr"] = defaults["lr"] * 0.5
+    if _is_number(defaults.get("weight_decay")):
+        override["weight_decay"] = defaults["weight_decay"] + 0.01
+    split = max(1, len(info.shapes) - 1)
+
+    params = _make_params(info.shapes)
+    groups = [
+        {"params": params[:split], "tags": "first"},
+        {"params": params[split:], "tags": ["second", "last"], **override},
+    ]
+    opt = _build_optimizer(info, config, groups)
+    if opt.param_groups[1]["tags"] != {"second", "last"}:
+        raise AssertionError(f"{info.id}: group tags must be normalised to a set")
+    ref_params = _make_params(info.shapes)
+    ref0 = _build_optimizer(info, config, ref_params[:split])
+    ref1 = _build_optimizer(info, {**config, **override}, ref_params[split:])
+    for s in range(info.steps):
+        _set_grads(params, s)
+        _set_grads(ref_params, s)
+        opt.step()
+        ref0.step()
+        ref1.step()
+    for i, (p, r) in enumerate(zip(params, ref_params)):
+        if not torch.equal(p.detach(), r.detach()):
+            raise AssertionError(
+                f"{info.id}: parameter {i} with two groups differs from one optimizer per group"
+            )
+
+    # add_param_group after some steps: old state untouched, new state created up front
+    params = _make_params(info.shapes)
+    opt = _build_optimizer(info, config, params[:split])
+    ref_params = _make_params(info.shapes)
+    ref0 = _build_optimizer(info, config, ref_params[:split])
+    for s in range(2):
+        _set_grads(params[:split], s)
+        _set_grads(ref_params[:split], s)
+        opt.step()
+        ref0.step()
+    before = _layout(opt)
+    before_values = _snapshot(opt)
+    opt.add_param_group({"params": params[split:], **override})
+    after = _layout(opt)
+    old = {k: v for k, v in after.items() if k[0] == 0}
+    _compare_layouts(before, old, f"{info.id}.add_param_group (existing group)")
+    now = _snapshot(opt)
+    for key, value in before_values["state"].items():
+        if not _equal(value, now["state"][key]):
+            raise AssertionError(f"{info.id}.add_param_group reset {_where(key)}")
+    layout = _layout(opt)
+    ref1 = _build_optimizer(info, {**config, **override}, ref_params[split:])
+    want = {(1, pi, key) for (_, pi, key) in _layout(ref1)}
+    got = {k for k in layout if k[0] == 1}
+    if want != got:
+        raise AssertionError(
+            f"{info.id}.add_param_group created state {sorted(got)} for the new group; "
+            f"a new optimizer on those parameters has {sorted(want)}"
+        )
+    for s in range(2, 2 + info.steps):
+        _set_grads(params, s)
+        _set_grads(ref_params, s)
+        opt.step()
+        ref0.step()
+        ref1.step()
+    _compare_layouts(layout, _layout(opt), f"{info.id}.step() after add_param_group")
+    for i, (p, r) in enumerate(zip(params, ref_params)):
+        if not torch.equal(p.detach(), r.detach()):
+            raise AssertionError(
+                f"{info.id}: parameter {i} after add_param_group differs from one optimizer per group"
+            )
+
+
+def check_error_inputs(info: OptimizerInfo) -> None:
+    """Each :class:`ErrorInput` raises its exception with a matching message."""
+    _check_error_inputs(info, lambda kwargs: info.cls(_make_params(info.shapes), **kwargs))
+
+
+def check_mismatched_state_dict(info: OptimizerInfo, config: Mapping[str, Any]) -> None:
+    """A state dict of another layout raises ``ValueError``; nothing changes.
+
+    Tried: one parameter fewer, one group more, a state tensor of another shape,
+    and a missing state key on the last parameter (so that a loader that copies
+    before it has checked everything is caught).
+    """
+    params = _make_params(info.shapes)
+    opt = _build_optimizer(info, config, params)
+    _run(opt, params, range(2))
+    own = opt.state_dict()
+
+    def stepped(shapes: Sequence[tuple[int, ...]], groups: bool = False) -> dict[str, Any]:
+        ps = _make_params(shapes, seed=7)
+        spec: Any = [{"params": ps[:1]}, {"params": ps[1:]}] if groups else ps
+        other = _build_optimizer(info, config, spec)
+        _run(other, ps, range(3))
+        return other.state_dict()
+
+    cases = {
+        "one parameter fewer": stepped(info.shapes[:-1]),
+        "two groups": stepped(info.shapes, groups=True),
+    }
+    has_tensor_state = any(
+        isinstance(v, torch.Tensor) and v.dim() > 0 for v in opt.state[params[0]].values()
+    )
+    if has_tensor_state:
+        first = tuple(info.shapes[0])
+        other_shape = (first[0] + 1, *first[1:])
+        cases["a state tensor of another shape"] = stepped([other_shape, *info.shapes[1:]])
+    last_state = own["state"].get(len(params) - 1, {})
+    if last_state:
+        broken = copy.deepcopy(own)
+        broken["state"][len(params) - 1].pop(next(iter(last_state)))
+        for state in broken["state"].values():  # values that would show a partial copy
+            for k, v in state.items():
+                if isinstance(v, torch.Tensor) and v.is_floating_point():
+                    state[k] = v + 1.0
+        cases["a missing state key"] = broken
+
+    before, layout = _snapshot(opt), _layout(opt)
+    for what, sd in cases.items():
+        _raises(
+            ValueError,
+            "",
+            lambda sd=sd: opt.load_state_dict(sd),
+            f"{info.id}.load_state_dict({what})",
+        )
+        _compare_layouts(layout, _layout(opt), f"{info.id}.load_state_dict({what})")
+        _assert_same_snapshot(
+            before, _snapshot(opt), f"{info.id}.load_state_dict({what}) changed the optimizer"
+        )
+
+
+def check_no_host_sync_step(info: OptimizerInfo, config: Mapping[str, Any]) -> None:
+    """``step()`` with tensor ``lr`` / ``weight_decay`` never reads a tensor on the host."""
+    params = _make_params(info.shapes)
+    opt = _build_optimizer(info, config, params)
+    _tensor_hyperparams(opt, info.tensor_hyperparams)
+    for s in range(2):
+        _set_grads(params, s)
+        with no_host_sync(f"{info.id}.step()"):
+            opt.step()
+
+
+def check_compiled_step(info: OptimizerInfo, config: Mapping[str, Any]) -> None:
+    """``torch.compile(opt.step, fullgraph=True)`` compiles once and matches eager.
+
+    The learning rate is a 0-d tensor changed in place between steps.
+    """
+    if _skip_compile_requested():
+        raise NotApplicable("WAFEROPT_SKIP_COMPILE is set")
+    runs = []
+    for compiled in (False, True):
+        params = _make_params(info.shapes)
+        opt = _build_optimizer(info, config, params)
+        _tensor_hyperparams(opt, info.tensor_hyperparams)
+        lrs = [g["lr"] for g in opt.param_groups if isinstance(g.get("lr"), torch.Tensor)]
+        backend = _CountingBackend(info.compile_backend)
+        with _fresh_dynamo():
+            step = (
+                torch.compile(opt.step, backend=backend, fullgraph=True) if compiled else opt.step
+            )
+            for s in range(info.steps):
+                _set_grads(params, s)
+                try:
+                    step()
+                except Exception as exc:
+                    if not compiled:
+                        raise
+                    raise AssertionError(
+                        f"{info.id}.step() does not compile with fullgraph=True "
+                        f"(a graph break): {type(exc).__name__}: {exc}"
+                    ) from exc
+                for lr in lrs:
+                    lr.mul_(0.9)
+        if compiled and backend.frames != 1:
+            raise AssertionError(
+                f"{info.id}.step() compiled {backend.frames} times over {info.steps} steps "
+                "(expected once; run with TORCH_LOGS=recompiles to see the guard that failed)"
+            )
+        runs.append(_snapshot(opt))
+    _assert_close_snapshot(
+        runs[0], runs[1], f"{info.id}: compiled vs eager step", info.rtol, info.atol
+    )
+
+
+OPTIMIZER_CHECKS: dict[str, Callable[[OptimizerInfo, Mapping[str, Any]], None]] = {
+    "static_step": check_static_step,
+    "state_dict_resume": check_state_dict_resume,
+    "tensor_hyperparams": check_tensor_hyperparams,
+    "global_step": check_global_step,
+    "param_groups": check_param_groups,
+    "mismatched_state_dict": check_mismatched_state_dict,
+    "no_host_sync": check_no_host_sync_step,
+}
+"""Checks run on every configuration (``check_compiled_step`` and
+``check_error_inputs`` are run separately: per compile configuration and per class)."""
+
+
+def check_optimizer(info: OptimizerInfo, *, compile: bool = True) -> list[str]:
+    """Run every optimizer check; raise ``AssertionError`` listing every failure.
+
+    Returns the checks that did not apply, with the reason.
+    """
+    return _check_all(info, OPTIMIZER_CHECKS, check_error_inputs, check_compiled_step, compile)
