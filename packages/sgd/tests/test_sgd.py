@@ -243,3 +243,51 @@ def test_sgd_step_compiles_once_with_tensor_lr():
         opt.param_groups[0]["lr"].fill_(0.05 / (i + 1))
         compiled()
     assert counter["stats"]["unique_graphs"] == 1
+
+
+def test_functional_kernels_match_the_classes():
+    """waferopt.sgd.functional.sgd / asgd, called on plain lists, give the classes' steps."""
+    from waferopt.sgd import functional
+
+    params = make_params(torch.float32)
+    ref = [p.detach().clone().requires_grad_() for p in params]
+    opt = SGD(ref, lr=0.1, momentum=0.9, dampening=0.2, weight_decay=0.01)
+    bufs = [torch.zeros_like(p) for p in params]
+    first = [torch.ones((), dtype=torch.float32) for _ in params]
+    asgd_ref = [p.detach().clone().requires_grad_() for p in params]
+    asgd_opt = ASGD(asgd_ref, lr=0.05, t0=2.0, weight_decay=0.1)
+    axs = [torch.zeros_like(p) for p in params]
+    etas = [torch.tensor(0.05) for _ in params]
+    mus = [torch.tensor(1.0) for _ in params]
+    steps = [torch.tensor(0.0) for _ in params]
+    asgd_params = [p.detach().clone() for p in params]
+    gen = torch.Generator().manual_seed(3)
+    for _ in range(5):
+        grads = [torch.randn(p.shape, generator=gen) for p in params]
+        for r, a, g in zip(ref, asgd_ref, grads):
+            r.grad, a.grad = g.clone(), g.clone()
+        opt.step()
+        asgd_opt.step()
+        with torch.no_grad():
+            functional.sgd(
+                params, grads, bufs, first, lr=0.1, momentum=0.9, dampening=0.2, weight_decay=0.01
+            )
+            torch._foreach_add_(steps, 1.0)
+            functional.asgd(
+                asgd_params,
+                grads,
+                axs,
+                etas,
+                mus,
+                steps,
+                lr=0.05,
+                lambd=1e-4,
+                alpha=0.75,
+                t0=2.0,
+                weight_decay=0.1,
+            )
+    for a, b in zip(params, ref):
+        torch.testing.assert_close(a.detach(), b.detach())
+    for a, b, ax in zip(asgd_params, asgd_ref, axs):
+        torch.testing.assert_close(a, b.detach())
+        torch.testing.assert_close(ax, asgd_opt.state[b]["ax"])

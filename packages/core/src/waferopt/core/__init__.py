@@ -6,6 +6,7 @@ Every other waferopt distribution depends on this one alone.
 from __future__ import annotations
 
 from ._version import __version__
+from .authoring import DeclaredOptimizer, Hyperparameter, StateSpec
 from .optimizer import Optimizer
 from .plugins import (
     ENTRY_POINT_GROUP,
@@ -23,23 +24,33 @@ from .scheduler import (
     read_group_value,
     write_group_value,
 )
-from .validation import check_betas, check_non_negative, check_params_not_empty, check_sparse
+from .validation import (
+    check_betas,
+    check_non_negative,
+    check_params_not_empty,
+    check_sparse,
+    check_unit_interval,
+)
 
 __all__ = [
     "ENTRY_POINT_GROUP",
     "PROJECT_NAME",
+    "DeclaredOptimizer",
     "HookSpecs",
+    "Hyperparameter",
     "Kind",
     "LRScheduler",
     "Optimizer",
     "Registration",
     "Scheduler",
+    "StateSpec",
     "WeightDecayScheduler",
     "__version__",
     "check_betas",
     "check_non_negative",
     "check_params_not_empty",
     "check_sparse",
+    "check_unit_interval",
     "hookimpl",
     "hookspec",
     "read_group_value",

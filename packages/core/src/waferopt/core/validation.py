@@ -8,7 +8,13 @@ from typing import Any
 
 import torch
 
-__all__ = ["check_betas", "check_non_negative", "check_params_not_empty", "check_sparse"]
+__all__ = [
+    "check_betas",
+    "check_non_negative",
+    "check_params_not_empty",
+    "check_sparse",
+    "check_unit_interval",
+]
 
 
 def _as_float(name: str, value: Any) -> float:
@@ -28,6 +34,13 @@ def check_non_negative(name: str, value: Any) -> None:
     number = _as_float(name, value)
     if not number >= 0.0 or math.isinf(number):
         raise ValueError(f"Invalid {name} value: {value} (expected a finite number >= 0)")
+
+
+def check_unit_interval(name: str, value: Any) -> None:
+    """Raise ``ValueError`` naming ``name`` unless ``value`` is a number in [0, 1]."""
+    number = _as_float(name, value)
+    if not 0.0 <= number <= 1.0:
+        raise ValueError(f"Invalid {name} value: {value} (expected 0 <= {name} <= 1)")
 
 
 def check_betas(name: str, betas: Any, count: int = 2) -> None:

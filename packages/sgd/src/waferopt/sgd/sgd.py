@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import torch
 
-from waferopt.core import Optimizer, check_non_negative, check_params_not_empty
-from waferopt.core.foreach import (
-    add_scaled_,
-    added_scaled,
-    collect,
-    fused_supported,
-    group_by_device_and_dtype,
-    is_zero,
-    run_closure,
-)
+from waferopt.core import DeclaredOptimizer, Hyperparameter, StateSpec, check_non_negative
+from waferopt.core.authoring import scalar, zeros
+from waferopt.core.foreach import is_zero
+
+from .functional import sgd
 
 __all__ = ["SGD"]
 
 
-class SGD(Optimizer):
+def _has_momentum(group: Mapping[str, Any]) -> bool:
+    return not is_zero(group["momentum"])
+
+
+class SGD(DeclaredOptimizer):
     r"""Stochastic gradient descent with momentum, dampening and Nesterov momentum.
 
     For each parameter :math:`\theta` with gradient :math:`g` (negated when
@@ -53,6 +52,22 @@ class SGD(Optimizer):
     in deep learning" (ICML 2013).
     """
 
+    hyperparameters = (
+        Hyperparameter("lr", check_non_negative, "learning rate (lr)"),
+        Hyperparameter("momentum", check_non_negative),
+        Hyperparameter("dampening", check_non_negative),
+        Hyperparameter("weight_decay", check_non_negative),
+    )
+    param_state = (
+        StateSpec("momentum_buffer", zeros, when=_has_momentum),
+        # 1.0 until the first step: the buffer then takes the gradient undamped.
+        StateSpec(
+            "first_step",
+            scalar(1.0),
+            when=lambda g: _has_momentum(g) and not is_zero(g["dampening"]),
+        ),
+    )
+
     def __init__(
         self,
         params: Iterable[torch.Tensor] | Iterable[dict[str, Any]],
@@ -66,14 +81,6 @@ class SGD(Optimizer):
         enable_global_step: bool = False,
         fused: bool | None = None,
     ) -> None:
-        check_non_negative("learning rate (lr)", lr)
-        check_non_negative("momentum", momentum)
-        check_non_negative("weight_decay", weight_decay)
-        check_non_negative("dampening", dampening)
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError(
-                "Invalid nesterov: Nesterov momentum requires momentum > 0 and dampening = 0"
-            )
         defaults = dict(
             lr=lr,
             momentum=momentum,
@@ -83,27 +90,16 @@ class SGD(Optimizer):
             maximize=maximize,
             fused=fused,
         )
-        super().__init__(check_params_not_empty(params), defaults, enable_global_step)
+        super().__init__(params, defaults, enable_global_step)
 
-    def preinitialize(self) -> None:
-        for group in self.param_groups:
-            for key in ("lr", "momentum", "dampening", "weight_decay"):
-                check_non_negative(key, group[key])
-            if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
-                raise ValueError(
-                    "Invalid nesterov: Nesterov momentum requires momentum > 0 and dampening = 0"
-                )
-            if is_zero(group["momentum"]):
-                continue
-            for p in group["params"]:
-                state = self.state[p]
-                if "momentum_buffer" not in state:
-                    state["momentum_buffer"] = torch.zeros_like(
-                        p, memory_format=torch.preserve_format
-                    )
-                if not is_zero(group["dampening"]) and "first_step" not in state:
-                    # 1.0 until the first step: the buffer then takes the gradient undamped.
-                    state["first_step"] = torch.ones((), dtype=torch.float32, device=p.device)
+    def check_hyperparameters(self, values: Mapping[str, Any], where: str | None = None) -> None:
+        """The declared checks, and Nesterov's: it needs momentum > 0 and dampening = 0."""
+        super().check_hyperparameters(values, where)
+        if values.get("nesterov") and (values["momentum"] <= 0 or values["dampening"] != 0):
+            raise ValueError(
+                "Invalid nesterov: Nesterov momentum requires momentum > 0 and dampening = 0"
+                + (f" ({where})" if where else "")
+            )
 
     def convert_state_dict(self, state_dict: dict[str, Any]) -> dict[str, Any]:
         """Accept ``torch.optim.SGD`` state dicts (``momentum_buffer`` may be ``None``)."""
@@ -124,82 +120,23 @@ class SGD(Optimizer):
             converted[pid] = entry
         return {**state_dict, "state": converted}
 
-    @torch.no_grad()
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """Perform one optimization step."""
-        loss = run_closure(closure)
-        for group in self.param_groups:
-            params, grads, _ = collect("SGD", group, self.state, ())
-            if not params:
-                continue
-            if self.enable_global_step:
-                torch._foreach_add_([self.state[p]["step"] for p in params], 1.0)
-            has_buffer = "momentum_buffer" in self.state[params[0]]
-            bufs = [self.state[p]["momentum_buffer"] for p in params] if has_buffer else []
-            first = (
-                [self.state[p]["first_step"] for p in params]
-                if has_buffer and "first_step" in self.state[params[0]]
-                else []
-            )
-            numbers = not any(
-                isinstance(group[k], torch.Tensor)
-                for k in ("momentum", "dampening", "weight_decay")
-            )
-            use_fused = group["fused"] is not False and numbers and not first
-            none = [None] * len(params)
-            for ps, gs, bs, fs in group_by_device_and_dtype(
-                [params, grads, bufs or none, first or none]  # type: ignore[list-item]
-            ):
-                bs = bs if has_buffer else []
-                fs = fs if first else []
-                # one device and dtype per run: its first tensor tells for all
-                if use_fused and fused_supported(ps[:1]):
-                    _fused_sgd(ps, gs, bs, group)
-                else:
-                    _foreach_sgd(ps, gs, bs, fs, group)
-        return loss
-
-
-def _fused_sgd(params: list, grads: list, bufs: list, group: dict[str, Any]) -> None:
-    lr = group["lr"]
-    if isinstance(lr, torch.Tensor) and lr.device != params[0].device and lr.device.type != "cpu":
-        lr = lr.to(params[0].device)
-    torch._fused_sgd_(
-        params,
-        grads,
-        bufs,
-        weight_decay=float(group["weight_decay"]),
-        momentum=float(group["momentum"]) if bufs else 0.0,
-        lr=lr,
-        dampening=float(group["dampening"]),
-        nesterov=bool(group["nesterov"]),
-        maximize=bool(group["maximize"]),
-        # Buffers start at zero: with dampening 0, mu*0 + g equals torch's first step.
-        is_first_step=False,
-    )
-
-
-def _foreach_sgd(params: list, grads: list, bufs: list, first: list, group: dict[str, Any]) -> None:
-    lr, wd = group["lr"], group["weight_decay"]
-    if group["maximize"]:
-        grads = list(torch._foreach_neg(grads))
-    if not is_zero(wd):
-        grads = added_scaled(grads, params, wd)
-    if bufs:
-        momentum, dampening = group["momentum"], group["dampening"]
-        torch._foreach_mul_(bufs, momentum)
-        if first:
-            # coefficient (1 - d) after the first step, 1 on it: no data-dependent branch.
-            coeffs = torch._foreach_add(torch._foreach_mul(first, dampening), 1.0)
-            torch._foreach_sub_(coeffs, dampening)
-            torch._foreach_addcmul_(bufs, grads, coeffs)
-            torch._foreach_zero_(first)
-        elif is_zero(dampening):
-            torch._foreach_add_(bufs, grads)
-        else:
-            add_scaled_(bufs, grads, 1 - dampening)
-        if group["nesterov"]:
-            add_scaled_(grads, bufs, momentum)
-        else:
-            grads = bufs
-    add_scaled_(params, grads, -lr)
+    def update(
+        self,
+        group: dict[str, Any],
+        params: list[torch.Tensor],
+        grads: list[torch.Tensor],
+        state: dict[str, list[torch.Tensor]],
+    ) -> None:
+        sgd(
+            params,
+            grads,
+            state.get("momentum_buffer"),
+            state.get("first_step"),
+            lr=group["lr"],
+            momentum=group["momentum"],
+            dampening=group["dampening"],
+            weight_decay=group["weight_decay"],
+            nesterov=group["nesterov"],
+            maximize=group["maximize"],
+            fused=group["fused"],
+        )

@@ -1,0 +1,191 @@
+"""The optimizer authoring API: declared hyperparameters and state, one kernel per rule."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch._dynamo.testing
+
+from waferopt.core import (
+    DeclaredOptimizer,
+    Hyperparameter,
+    StateSpec,
+    check_betas,
+    check_non_negative,
+    check_unit_interval,
+)
+from waferopt.core.authoring import scalar, zeros
+
+
+def heavy_ball(params, grads, bufs, powers, *, lr, beta):
+    """A tiny functional kernel: b <- beta b + g; p <- p - lr b; power <- power * beta."""
+    torch._foreach_mul_(bufs, beta)
+    torch._foreach_add_(bufs, grads)
+    torch._foreach_add_(params, torch._foreach_mul(bufs, -lr))
+    torch._foreach_mul_(powers, beta)
+
+
+class HeavyBall(DeclaredOptimizer):
+    hyperparameters = (
+        Hyperparameter("lr", check_non_negative, "learning rate (lr)"),
+        Hyperparameter("beta", check_unit_interval),
+        Hyperparameter("betas", check_betas),
+    )
+    param_state = (
+        StateSpec("buf", zeros),
+        StateSpec("power", scalar(lambda g: g["beta"])),
+        StateSpec("extra", zeros, when=lambda g: g["extra"]),
+    )
+
+    def __init__(self, params, lr=0.1, beta=0.5, extra=False, *, enable_global_step=False):
+        defaults = dict(lr=lr, beta=beta, betas=(0.9, 0.99), extra=extra)
+        super().__init__(params, defaults, enable_global_step)
+        self.calls: list[tuple[torch.dtype, int, tuple[str, ...]]] = []
+
+    def update(self, group, params, grads, state):
+        if not torch.compiler.is_compiling():
+            self.calls.append((params[0].dtype, len(params), tuple(state)))
+        heavy_ball(params, grads, state["buf"], state["power"], lr=group["lr"], beta=group["beta"])
+
+
+class Counted(HeavyBall):
+    global_step = "always"
+
+
+def make(dtype=torch.float32, n=3):
+    torch.manual_seed(0)
+    return [torch.nn.Parameter(torch.randn(4, 3, dtype=dtype)) for _ in range(n)]
+
+
+def test_state_is_created_at_construction_as_declared():
+    conv = torch.nn.Parameter(torch.randn(2, 3, 4, 5).to(memory_format=torch.channels_last))
+    params = make()
+    opt = HeavyBall([{"params": params}, {"params": [conv], "beta": 0.25, "extra": True}])
+    for p in params:
+        assert set(opt.state[p]) == {"buf", "power"}
+        assert torch.equal(opt.state[p]["buf"], torch.zeros_like(p))
+        assert opt.state[p]["power"].dtype == torch.float32
+        assert opt.state[p]["power"].dim() == 0 and opt.state[p]["power"].item() == 0.5
+    assert set(opt.state[conv]) == {"buf", "power", "extra"}
+    assert opt.state[conv]["buf"].is_contiguous(memory_format=torch.channels_last)
+    assert opt.state[conv]["power"].item() == 0.25
+
+
+def test_scalar_state_from_a_tensor_hyperparameter_is_a_copy():
+    lr = torch.tensor(0.3)
+    p = make(n=1)
+    opt = DeclaredStateFromLr(p, lr=lr)
+    state = opt.state[p[0]]["start"]
+    assert state.item() == pytest.approx(0.3) and state.data_ptr() != lr.data_ptr()
+
+
+class DeclaredStateFromLr(HeavyBall):
+    param_state = (*HeavyBall.param_state, StateSpec("start", scalar(lambda g: g["lr"])))
+
+
+def test_step_updates_in_place_and_creates_nothing():
+    params = make()
+    opt = HeavyBall(params, lr=0.1, beta=0.5)
+    before = {id(p): {k: v.data_ptr() for k, v in opt.state[p].items()} for p in params}
+    expected = [p.detach().clone() for p in params]
+    bufs = [torch.zeros_like(p) for p in params]
+    for _ in range(3):
+        for p in params:
+            p.grad = torch.ones_like(p)
+        opt.step()
+        for e, b in zip(expected, bufs):
+            b.mul_(0.5).add_(1.0)
+            e.sub_(0.1 * b)
+    for p, e in zip(params, expected):
+        torch.testing.assert_close(p.detach(), e)
+        assert {k: v.data_ptr() for k, v in opt.state[p].items()} == before[id(p)]
+        assert opt.state[p]["power"].item() == 0.5**4
+
+
+def test_the_kernel_runs_once_per_device_and_dtype_on_params_with_a_gradient():
+    f32, f64 = make(torch.float32, 3), make(torch.float64, 2)
+    opt = HeavyBall([*f32, *f64])
+    for p in [*f32[:2], *f64]:
+        p.grad = torch.ones_like(p)
+    opt.step()
+    assert sorted(opt.calls, key=str) == sorted(
+        [(torch.float32, 2, ("buf", "power")), (torch.float64, 2, ("buf", "power"))], key=str
+    )
+    assert opt.state[f32[2]]["power"].item() == 0.5  # no gradient: untouched
+
+
+def test_global_step_optional_or_always():
+    params = make()
+    assert "step" not in HeavyBall(params).state[params[0]]
+    opt = HeavyBall(params, enable_global_step=True)
+    counted = Counted(params)  # always, whatever enable_global_step says
+    for o in (opt, counted):
+        params[0].grad = torch.ones_like(params[0])
+        params[1].grad = None
+        params[2].grad = None
+        o.step()
+        o.step()
+        assert o.state[params[0]]["step"].item() == 2.0
+        assert o.state[params[1]]["step"].item() == 0.0
+        assert "step" in o.calls[-1][2]  # the kernel sees the advanced counter
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"lr": -1.0}, r"learning rate \(lr\)"),
+        ({"beta": 1.5}, "beta"),
+        ({"lr": torch.tensor([0.1, 0.2])}, r"learning rate \(lr\).*0-d"),
+    ],
+)
+def test_constructor_arguments_are_checked_by_name(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        HeavyBall(make(), **kwargs)
+
+
+def test_param_groups_are_checked_with_their_index_and_nothing_is_built():
+    params = make()
+    with pytest.raises(ValueError, match=r"beta \(param group 1\)"):
+        HeavyBall([{"params": params[:1]}, {"params": params[1:], "beta": -0.5}])
+    opt = HeavyBall(params[:1])
+    with pytest.raises(ValueError, match=r"betas \(param group 1\)"):
+        opt.add_param_group({"params": params[1:], "betas": (0.9, 1.0)})
+
+
+def test_added_group_gets_its_state():
+    params = make()
+    opt = HeavyBall(params[:1])
+    opt.add_param_group({"params": params[1:], "beta": 0.75, "extra": True})
+    assert set(opt.state[params[2]]) == {"buf", "power", "extra"}
+    assert opt.state[params[2]]["power"].item() == 0.75
+
+
+@pytest.mark.compile
+def test_tensor_hyperparameters_compile_once():
+    params = make()
+    opt = HeavyBall(params, lr=torch.tensor(0.1), beta=torch.tensor(0.5))
+    for p in params:
+        p.grad = torch.ones_like(p)
+    eager = HeavyBall([p.detach().clone().requires_grad_() for p in params], lr=0.1, beta=0.5)
+    for p in eager.param_groups[0]["params"]:
+        p.grad = torch.ones_like(p)
+    torch._dynamo.reset()
+    counter = torch._dynamo.testing.CompileCounter()
+    step = torch.compile(opt.step, backend=counter, fullgraph=True)
+    for i in range(3):
+        opt.param_groups[0]["lr"].fill_(0.1 / (i + 1))
+        eager.param_groups[0]["lr"] = 0.1 / (i + 1)
+        step()
+        eager.step()
+    assert counter.frame_count == 1
+    for a, b in zip(params, eager.param_groups[0]["params"]):
+        torch.testing.assert_close(a, b)
+
+
+def test_unit_interval_check():
+    check_unit_interval("alpha", 0.0)
+    check_unit_interval("alpha", torch.tensor(1.0))
+    with pytest.raises(ValueError, match="alpha"):
+        check_unit_interval("alpha", 1.01)
+    with pytest.raises(ValueError, match="alpha"):
+        check_unit_interval("alpha", "x")
