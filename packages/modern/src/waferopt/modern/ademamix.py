@@ -1,0 +1,143 @@
+"""AdEMAMix with every state tensor created at construction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from waferopt.core import check_betas, check_non_negative
+
+from . import functional as MF
+from ._base import DeclaredOptimizer, zeros_like
+
+__all__ = ["AdEMAMix"]
+
+
+class AdEMAMix(DeclaredOptimizer):
+    r"""AdEMAMix: Adam with a mixture of a fast and a slow exponential moving average.
+
+    At step :math:`t` with gradient :math:`g` (plus :math:`\lambda\theta` when the
+    weight decay is coupled):
+
+    .. math::
+        m_1 &\leftarrow \beta_1 m_1 + (1-\beta_1)\, g, \qquad
+        m_2 \leftarrow \beta_3(t)\, m_2 + (1-\beta_3(t))\, g, \qquad
+        v \leftarrow \beta_2 v + (1-\beta_2)\, g^2 \\
+        \theta &\leftarrow \theta - \eta\,
+            \frac{m_1 / (1-\beta_1^t) + \alpha(t)\, m_2}{\sqrt{v}/\sqrt{1-\beta_2^t} + \epsilon}
+
+    Without ``t_alpha_beta3``, :math:`\alpha(t) = \alpha` and :math:`\beta_3(t) =
+    \beta_3`; with it, both warm up over ``t_alpha_beta3`` steps as in the paper:
+    :math:`\alpha(t) = \min(t\alpha/T, \alpha)` and :math:`\beta_3(t) =
+    \min\big(\exp\frac{\ln\beta_1 \ln\beta_3}{(1-t/T)\ln\beta_3 + (t/T)\ln\beta_1},
+    \beta_3\big)`. Decoupled weight decay (``weight_decouple=True``) multiplies
+    :math:`\theta` by :math:`1 - \eta\lambda` (:math:`1 - \lambda` with
+    ``fixed_decay``) before the step. Same arguments, defaults and trajectory as
+    ``pytorch_optimizer.AdEMAMix``.
+
+    State per parameter, created at construction: ``exp_avg`` (:math:`m_1`),
+    ``exp_avg_sq`` (:math:`v`), ``exp_avg_slow`` (:math:`m_2`), and ``step``
+    (float32) with ``enable_global_step=True``; each group keeps its step count
+    :math:`t` as a 0-d tensor under ``"step"``.
+
+    Args:
+        params: parameters to optimize, or dicts defining parameter groups.
+        lr: learning rate :math:`\eta` (a number or a 0-d tensor).
+        betas: :math:`(\beta_1, \beta_2, \beta_3)`, each in [0, 1).
+        weight_decay: weight decay :math:`\lambda`.
+        weight_decouple: decoupled (AdamW-style) weight decay instead of an L2 term.
+        fixed_decay: decoupled decay not scaled by the learning rate.
+        alpha: weight :math:`\alpha` of the slow average.
+        t_alpha_beta3: warm-up length :math:`T` of :math:`\alpha` and :math:`\beta_3`
+            (None: no warm-up).
+        eps: term added to the denominator.
+        maximize: maximize the objective instead of minimizing it.
+        enable_global_step: keep a per-parameter ``step`` counter, advanced by ``step()``.
+
+    Reference:
+        Pagliardini, Ablin, Grangier, "The AdEMAMix Optimizer: Better, Faster, Older",
+        ICLR 2025, arXiv:2409.03137 (Algorithm 1).
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Iterable[dict[str, Any]],
+        lr: float | Tensor = 1e-3,
+        betas: tuple[float, float, float] = (0.9, 0.999, 0.9999),
+        weight_decay: float = 0.0,
+        weight_decouple: bool = False,
+        fixed_decay: bool = False,
+        alpha: float = 5.0,
+        t_alpha_beta3: float | None = None,
+        eps: float = 1e-8,
+        maximize: bool = False,
+        *,
+        enable_global_step: bool = False,
+    ) -> None:
+        check_non_negative("lr", lr)
+        check_betas("betas", betas, count=3)
+        check_non_negative("weight_decay", weight_decay)
+        check_non_negative("alpha", alpha)
+        if t_alpha_beta3 is not None:
+            check_non_negative("t_alpha_beta3", t_alpha_beta3)
+            if float(t_alpha_beta3) == 0.0:
+                raise ValueError("Invalid t_alpha_beta3 value: 0 (expected None or a number > 0)")
+        check_non_negative("eps", eps)
+        defaults = {
+            "lr": lr,
+            "betas": tuple(betas),
+            "weight_decay": weight_decay,
+            "weight_decouple": bool(weight_decouple),
+            "fixed_decay": bool(fixed_decay),
+            "alpha": alpha,
+            "t_alpha_beta3": t_alpha_beta3,
+            "eps": eps,
+            "maximize": bool(maximize),
+        }
+        super().__init__(params, defaults, enable_global_step=enable_global_step)
+
+    def param_state(self, group: dict[str, Any], p: Tensor) -> dict[str, Callable[[], Tensor]]:
+        return {
+            "exp_avg": lambda: zeros_like(p),
+            "exp_avg_sq": lambda: zeros_like(p),
+            "exp_avg_slow": lambda: zeros_like(p),
+        }
+
+    def group_scalars(self, group: dict[str, Any]) -> dict[str, float]:
+        return {"step": 0.0}
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:  # type: ignore[override]
+        """Perform one optimization step (in place; creates no state).
+
+        Args:
+            closure: re-evaluates the model and returns the loss.
+        """
+        loss = self.run_closure(closure)
+        keys = ("exp_avg", "exp_avg_sq", "exp_avg_slow")
+        for group in self.param_groups:
+            params, grads, (exp_avgs, exp_avg_sqs, slows) = self.gather(group, keys)
+            beta1, beta2, beta3 = group["betas"]
+            MF.ademamix(
+                params,
+                grads,
+                exp_avgs,
+                exp_avg_sqs,
+                slows,
+                group["step"],
+                lr=group["lr"],
+                beta1=beta1,
+                beta2=beta2,
+                beta3=beta3,
+                alpha=group["alpha"],
+                t_alpha_beta3=group["t_alpha_beta3"],
+                eps=group["eps"],
+                weight_decay=group["weight_decay"],
+                weight_decouple=group["weight_decouple"],
+                fixed_decay=group["fixed_decay"],
+                maximize=group["maximize"],
+            )
+        return loss

@@ -1,0 +1,559 @@
+r"""The update rules of waferopt-modern as functions over lists of tensors.
+
+Each function is one optimizer step for one parameter group, in the style of
+``torch.optim.adam.adam``: it takes the parameters, their gradients and their state
+tensors as aligned lists, updates parameters and state in place, and returns
+nothing. The classes in this package gather the lists and call these; distributed
+code or a user's own loop may call them directly.
+
+Every hyperparameter may be a Python number or a 0-d tensor. Counters and running
+scalars (step counts, schedule-free's weight sum, Prodigy's distance estimate) are
+0-d tensors that the functions update in place, so a step never reads a tensor on
+the host and compiles once under ``torch.compile(fullgraph=True)``. Scalar
+coefficients are computed in float64 (float32 on MPS) and rounded once to the
+parameters' dtype, as the references do with Python floats.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from waferopt.core import foreach as F
+from waferopt.core.foreach import Hyper
+
+__all__ = [
+    "MUON_NS_COEFFICIENTS",
+    "ademamix",
+    "adamw_schedule_free",
+    "muon",
+    "muon_lr_ratio",
+    "prodigy",
+    "prodigy_accumulate",
+    "prodigy_apply",
+    "prodigy_estimate",
+    "zeropower_via_newtonschulz",
+]
+
+MUON_NS_COEFFICIENTS: tuple[float, float, float] = (3.4445, -4.7750, 2.0315)
+"""Keller Jordan's quintic Newton-Schulz coefficients (torch.optim.Muon's defaults)."""
+
+
+# ---------------------------------------------------------------------------- scalars
+def compute_dtype(device: torch.device) -> torch.dtype:
+    """dtype of the scalar arithmetic: float64 where the device has it."""
+    return torch.float32 if device.type == "mps" else torch.float64
+
+
+def scalar(value: Hyper, like: Tensor) -> Tensor:
+    """``value`` as a 0-d tensor of ``like``'s dtype and device (no host read)."""
+    if isinstance(value, Tensor):
+        return value.to(device=like.device, dtype=like.dtype)
+    return torch.tensor(value, dtype=like.dtype, device=like.device)
+
+
+def _cast(value: Hyper, dtype: torch.dtype, device: torch.device) -> Hyper:
+    """A tensor coefficient rounded to the data's dtype (a Python number is left alone)."""
+    if isinstance(value, Tensor):
+        return value.to(device=device, dtype=dtype)
+    return value
+
+
+def _scaled(xs: Sequence[Tensor], s: Hyper) -> list[Tensor]:
+    """``s * x`` for every x, as new tensors."""
+    return list(torch._foreach_mul(xs, s))  # type: ignore[arg-type]
+
+
+def _with_weight_decay(
+    params: Sequence[Tensor], grads: Sequence[Tensor], weight_decay: Hyper
+) -> list[Tensor]:
+    """``g + weight_decay * p`` (coupled L2), as new tensors; the grads are left alone."""
+    if F.is_zero(weight_decay):
+        return list(grads)
+    return F.added_scaled(grads, params, weight_decay)
+
+
+def _negated(grads: Sequence[Tensor], maximize: bool) -> list[Tensor]:
+    return list(torch._foreach_neg(grads)) if maximize else list(grads)
+
+
+# ---------------------------------------------------------------------------- Muon
+def zeropower_via_newtonschulz(
+    update: Tensor,
+    ns_coefficients: tuple[float, float, float] = MUON_NS_COEFFICIENTS,
+    ns_steps: int = 5,
+    eps: float = 1e-7,
+) -> Tensor:
+    r"""Approximate :math:`U V^\top` of :math:`G = U S V^\top` by a quintic Newton-Schulz iteration.
+
+    .. math::
+        X_0 = G / \max(\lVert G \rVert_F, \varepsilon), \qquad
+        X_{k+1} = a X_k + (b A_k + c A_k^2) X_k, \quad A_k = X_k X_k^\top
+
+    in bfloat16, on the wide orientation of ``update`` (transposed when it has more
+    rows than columns), exactly as ``torch.optim.Muon`` computes it. The result's
+    singular values are close to (not exactly) one.
+
+    Args:
+        update: a 2-D tensor.
+        ns_coefficients: :math:`(a, b, c)`.
+        ns_steps: number of iterations.
+        eps: lower bound of the norm that scales :math:`G`.
+
+    Returns:
+        a bfloat16 tensor of ``update``'s shape.
+    """
+    if update.ndim != 2:
+        raise ValueError(
+            f"Newton-Schulz orthogonalization needs a 2-D matrix, got shape {tuple(update.shape)}"
+        )
+    a, b, c = ns_coefficients
+    x = update.bfloat16()
+    tall = update.size(0) > update.size(1)
+    if tall:
+        x = x.T
+    x = x.div(x.norm().clamp(min=eps))
+    for _ in range(ns_steps):
+        gram = x @ x.T
+        poly = torch.addmm(gram, gram, gram, beta=b, alpha=c)
+        x = torch.addmm(x, poly, x, beta=a)
+    return x.T if tall else x
+
+
+def muon_lr_ratio(adjust_lr_fn: str | None, shape: Sequence[int]) -> float:
+    r"""The factor Muon scales the learning rate by for a matrix of ``shape`` (A x B).
+
+    ``"original"`` (or None): :math:`\sqrt{\max(1, A/B)}` (Keller Jordan);
+    ``"match_rms_adamw"``: :math:`0.2\sqrt{\max(A, B)}` (Moonshot: the update's RMS
+    matches AdamW's, so AdamW's lr and weight decay carry over).
+    """
+    rows, cols = shape[0], shape[1]
+    if adjust_lr_fn is None or adjust_lr_fn == "original":
+        return math.sqrt(max(1.0, rows / cols))
+    if adjust_lr_fn == "match_rms_adamw":
+        return 0.2 * math.sqrt(max(rows, cols))
+    raise ValueError(
+        f"Invalid adjust_lr_fn: {adjust_lr_fn!r} (expected None, 'original' or 'match_rms_adamw')"
+    )
+
+
+def muon(
+    params: list[Tensor],
+    grads: list[Tensor],
+    momentum_buffers: list[Tensor],
+    *,
+    lr: Hyper,
+    weight_decay: Hyper,
+    momentum: Hyper,
+    nesterov: bool,
+    ns_coefficients: tuple[float, float, float],
+    ns_steps: int,
+    eps: float,
+    adjust_lr_fn: str | None,
+) -> None:
+    r"""One Muon step over 2-D parameters (see :class:`waferopt.modern.Muon`).
+
+    .. math::
+        B &\leftarrow \mu B + (1-\mu)\, g \\
+        O &= \mathrm{NS}\big(\text{nesterov} ? (1-\mu) g + \mu B : B\big) \\
+        \theta &\leftarrow \theta (1 - \eta\lambda) - \eta\, r(A, B)\, O
+    """
+    if not params:
+        return
+    for p in params:
+        if p.ndim != 2:
+            raise ValueError(
+                f"Muon updates 2-D parameters only, got one of shape {tuple(p.shape)}"
+            )
+    for ps, gs, bufs in F.group_by_device_and_dtype([params, grads, momentum_buffers]):
+        device, dtype = ps[0].device, ps[0].dtype
+        mom = _cast(momentum, dtype, device)
+        F.lerp_(bufs, gs, 1 - mom)
+        if nesterov:
+            updates = [g.clone() for g in gs]
+            F.lerp_(updates, bufs, mom)
+        else:
+            updates = bufs
+        if isinstance(lr, Tensor) or isinstance(weight_decay, Tensor):
+            lr64 = scalar(lr, torch.empty((), dtype=compute_dtype(device), device=device))
+            F.mul_(ps, (1 - lr64 * weight_decay).to(dtype))
+            for p, u in zip(ps, updates):
+                o = zeropower_via_newtonschulz(u, ns_coefficients, ns_steps, eps)
+                step = (-lr64 * muon_lr_ratio(adjust_lr_fn, p.shape)).to(dtype)
+                p.add_(o.to(dtype) * step)
+        else:
+            if weight_decay != 0:
+                F.mul_(ps, 1 - lr * weight_decay)
+            for p, u in zip(ps, updates):
+                o = zeropower_via_newtonschulz(u, ns_coefficients, ns_steps, eps)
+                p.add_(o, alpha=-lr * muon_lr_ratio(adjust_lr_fn, p.shape))
+
+
+# ---------------------------------------------------------------------------- AdEMAMix
+def _ademamix_scalars(
+    step: Tensor,
+    beta1: Hyper,
+    beta2: Hyper,
+    beta3: Hyper,
+    alpha: Hyper,
+    t_alpha_beta3: float | None,
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """bias corrections 1 - b1^t and sqrt(1 - b2^t), alpha_t and beta3_t at step ``step``."""
+    t = step.to(compute_dtype(step.device))
+    b1, b2, b3, a = (scalar(x, t) for x in (beta1, beta2, beta3, alpha))
+    bc1 = 1 - b1**t
+    bc2_sqrt = torch.sqrt(1 - b2**t)
+    if t_alpha_beta3 is None:
+        return bc1, bc2_sqrt, a, b3
+    frac = t / t_alpha_beta3
+    alpha_t = torch.minimum(t * a / t_alpha_beta3, a)
+    log1, log3 = torch.log(b1), torch.log(b3)
+    beta3_t = torch.minimum(torch.exp(log1 * log3 / ((1 - frac) * log3 + frac * log1)), b3)
+    return bc1, bc2_sqrt, alpha_t, beta3_t
+
+
+def ademamix(
+    params: list[Tensor],
+    grads: list[Tensor],
+    exp_avgs: list[Tensor],
+    exp_avg_sqs: list[Tensor],
+    exp_avg_slows: list[Tensor] | None,
+    step: Tensor,
+    *,
+    lr: Hyper,
+    beta1: Hyper,
+    beta2: Hyper,
+    beta3: Hyper = 0.9999,
+    alpha: Hyper = 5.0,
+    t_alpha_beta3: float | None = None,
+    eps: Hyper,
+    weight_decay: Hyper,
+    weight_decouple: bool,
+    fixed_decay: bool = False,
+    maximize: bool = False,
+) -> None:
+    r"""One AdEMAMix step (see :class:`waferopt.modern.AdEMAMix`); ``step`` is advanced by one.
+
+    With ``exp_avg_slows=None`` there is no slow momentum: the step is Adam's
+    (``weight_decouple=True``: AdamW's), which is what :class:`~waferopt.modern.Muon`
+    runs on its ``use_muon=False`` groups.
+    """
+    step.add_(1)
+    if not params:
+        return
+    bc1, bc2_sqrt, alpha_t, beta3_t = _ademamix_scalars(
+        step, beta1, beta2, beta3, alpha, t_alpha_beta3
+    )
+    lists: list[list[Tensor]] = [params, grads, exp_avgs, exp_avg_sqs]
+    if exp_avg_slows is not None:
+        lists.append(exp_avg_slows)
+    for run in F.runs(lists):
+        ps, gs, ms, vs = run[:4]
+        device, dtype = ps[0].device, ps[0].dtype
+        lr_, wd, b1, b2, eps_ = (
+            _cast(x, dtype, device) for x in (lr, weight_decay, beta1, beta2, eps)
+        )
+        gs = _negated(gs, maximize)
+        if weight_decouple:
+            if F.is_nonzero_or_tensor(wd):
+                F.mul_(ps, 1 - wd if fixed_decay else 1 - wd * lr_)
+        else:
+            gs = _with_weight_decay(ps, gs, wd)
+        F.lerp_(ms, gs, 1 - b1)
+        F.mul_(vs, b2)
+        F.addcmul_(vs, gs, gs, 1 - b2)
+        denom = torch._foreach_sqrt(vs)
+        torch._foreach_div_(denom, bc2_sqrt.to(dtype))
+        torch._foreach_add_(denom, eps_)  # type: ignore[arg-type]
+        updates = list(torch._foreach_div(ms, bc1.to(dtype)))
+        if exp_avg_slows is not None:
+            slows = run[4]
+            F.lerp_(slows, gs, 1 - beta3_t.to(dtype))
+            F.add_scaled_(updates, slows, alpha_t.to(dtype))
+        F.addcdiv_(ps, updates, denom, -lr_)
+
+
+# ---------------------------------------------------------------------------- schedule-free AdamW
+def adamw_schedule_free(
+    params: list[Tensor],
+    grads: list[Tensor],
+    zs: list[Tensor],
+    exp_avg_sqs: list[Tensor],
+    k: Tensor,
+    weight_sum: Tensor,
+    lr_max: Tensor,
+    scheduled_lr: Tensor,
+    *,
+    lr: Hyper,
+    beta1: Hyper,
+    beta2: Hyper,
+    eps: Hyper,
+    weight_decay: Hyper,
+    warmup_steps: int,
+    r: Hyper,
+    weight_lr_power: Hyper,
+) -> None:
+    r"""One schedule-free AdamW step in train mode (see :class:`waferopt.modern.AdamWScheduleFree`).
+
+    ``params`` hold :math:`y` (the point where gradients are taken); ``k``,
+    ``weight_sum``, ``lr_max`` and ``scheduled_lr`` are the group's 0-d running
+    scalars, updated in place.
+    """
+    dt = compute_dtype(k.device)
+    kp1 = k.to(dt) + 1
+    if warmup_steps > 0:
+        sched = torch.where(kp1 <= warmup_steps, kp1 / warmup_steps, torch.ones_like(kp1))
+    else:
+        sched = torch.ones_like(kp1)
+    bc2 = 1 - scalar(beta2, kp1) ** kp1
+    lr_t = scalar(lr, kp1) * sched
+    scheduled_lr.copy_(lr_t)
+    lr_max.copy_(torch.maximum(lr_t, lr_max.to(dt)))
+    weight = kp1 ** scalar(r, kp1) * lr_max.to(dt) ** scalar(weight_lr_power, kp1)
+    weight_sum.add_(weight)
+    ws = weight_sum.to(dt)
+    ckp1 = torch.where(ws != 0, weight / torch.where(ws != 0, ws, 1), 0)
+    y_coef = lr_t * (scalar(beta1, kp1) * (1 - ckp1) - 1)
+    k.add_(1)
+    if not params:
+        return
+    for ys, gs, zz, vs in F.runs([params, grads, zs, exp_avg_sqs]):
+        device, dtype = ys[0].device, ys[0].dtype
+        b2, eps_, wd = (_cast(x, dtype, device) for x in (beta2, eps, weight_decay))
+        F.mul_(vs, b2)
+        F.addcmul_(vs, gs, gs, 1 - b2)
+        denom = torch._foreach_div(vs, bc2.to(dtype))
+        torch._foreach_sqrt_(denom)
+        torch._foreach_add_(denom, eps_)  # type: ignore[arg-type]
+        normalized = list(torch._foreach_div(gs, denom))
+        if F.is_nonzero_or_tensor(wd):
+            F.add_scaled_(normalized, ys, wd)
+        F.lerp_(ys, zz, ckp1.to(dtype))
+        F.add_scaled_(ys, normalized, y_coef.to(dtype))
+        F.add_scaled_(zz, normalized, -lr_t.to(dtype))
+
+
+def schedule_free_swap_(params: list[Tensor], zs: list[Tensor], weight: Hyper) -> None:
+    """``p <- lerp(p, z, weight)``: train() uses ``1 - beta1``, eval() ``1 - 1/beta1``."""
+    if params:
+        F.lerp_(params, zs, weight)
+
+
+# ---------------------------------------------------------------------------- Prodigy
+def prodigy_accumulate(
+    params: list[Tensor],
+    grads: list[Tensor],
+    exp_avgs: list[Tensor] | None,
+    exp_avg_sqs: list[Tensor],
+    s: list[Tensor],
+    p0: list[Tensor],
+    *,
+    d: Tensor,
+    d0: Tensor,
+    dlr: Tensor,
+    beta1: Hyper,
+    beta2: Hyper,
+    beta3: Tensor,
+    weight_decay: Hyper,
+    decouple: bool,
+    safeguard_warmup: bool,
+    slice_p: int,
+    active: Tensor | bool = True,
+) -> tuple[Tensor, Tensor, list[Tensor]]:
+    r"""Prodigy's first phase for one group: moments, ``s``, and the two sums.
+
+    Updates :math:`m \leftarrow \beta_1 m + d(1-\beta_1) g`, :math:`v \leftarrow
+    \beta_2 v + d^2(1-\beta_2) g^2` and :math:`s \leftarrow \beta_3 s + \frac{d}{d_0}
+    \cdot (d\ \text{or}\ d\eta) \cdot g_{::p}` where ``active`` (the group's lr is
+    not zero), and returns this group's contribution to the numerator
+    :math:`\frac{d}{d_0} d\eta \langle g_{::p}, x_0 - x_{::p} \rangle`, to the
+    denominator :math:`\lVert s \rVert_1`, and the gradients the step uses (with
+    coupled weight decay added when ``decouple`` is False).
+    """
+    dt = d.dtype
+    if not decouple:
+        grads = _with_weight_decay(params, grads, weight_decay)
+    zero = torch.zeros((), dtype=dt, device=d.device)
+    if not params or active is False:
+        return zero, zero, grads
+    gate = active if isinstance(active, Tensor) else None
+
+    def gated(decay: Tensor, coef: Tensor) -> tuple[Tensor, Tensor]:
+        # an inactive group (lr 0) keeps its state: x * 1 + g * 0 is exactly x
+        if gate is None:
+            return decay, coef
+        return torch.where(gate, decay, 1), torch.where(gate, coef, 0)
+
+    dd0 = d / d0
+    b1, b2 = scalar(beta1, d), scalar(beta2, d)
+    m_decay, m_coef = gated(b1, d * (1 - b1))
+    v_decay, v_coef = gated(b2, d * d * (1 - b2))
+    s_decay, s_coef = gated(beta3, dd0 * (d if safeguard_warmup else dlr))
+    sliced_g = [g.flatten()[::slice_p] for g in grads]
+    sliced_p = [p.flatten()[::slice_p] for p in params]
+    dots = [torch.dot(g, (x0 - x) if x0.dim() else -x) for g, x0, x in zip(sliced_g, p0, sliced_p)]
+    numerator = (dd0 * dlr) * torch.stack(dots).to(dt).sum()
+    lists = [params, grads, exp_avg_sqs, s, sliced_g]
+    for ps, gs, vs, ss, sg, *ms in F.group_by_device_and_dtype(
+        [*lists, exp_avgs] if exp_avgs is not None else lists
+    ):
+        dtype = ps[0].dtype
+        if ms:
+            F.mul_(ms[0], m_decay.to(dtype))
+            F.add_scaled_(ms[0], gs, m_coef.to(dtype))
+        F.mul_(vs, v_decay.to(dtype))
+        F.addcmul_(vs, gs, gs, v_coef.to(dtype))
+        F.mul_(ss, s_decay.to(dtype))
+        F.add_scaled_(ss, sg, s_coef.to(dtype))
+    denominator = torch.stack([x.abs().sum() for x in s]).to(dt).sum()
+    if gate is not None:
+        numerator = torch.where(gate, numerator, zero)
+        denominator = torch.where(gate, denominator, zero)
+    return numerator, denominator, grads
+
+
+def prodigy_estimate(
+    numerator: Tensor,
+    denominator: Tensor,
+    *,
+    d: Tensor,
+    d0: Tensor,
+    d_max: Tensor,
+    d_numerator: Tensor,
+    d_denom: Tensor,
+    d_hat: Tensor,
+    k: Tensor,
+    beta3: Tensor,
+    d_coef: Hyper,
+    growth_rate: float,
+) -> Tensor:
+    r"""Prodigy's distance estimate, updated in place once all groups have accumulated.
+
+    .. math::
+        r &\leftarrow \beta_3 r + \textstyle\sum_{\text{groups}} \text{numerator} \\
+        \hat d &= d_{\text{coef}}\, r / \lVert s \rVert_1 \\
+        d &\leftarrow \min(\max(d_{\max}, \hat d),\ \gamma d)
+
+    (and :math:`d \leftarrow \max(d, \hat d)` first while :math:`d = d_0`). When the
+    denominator is zero (no gradient signal yet) nothing changes and the step takes
+    no parameter update, as in prodigyopt. Returns the 0-d boolean "step taken".
+    """
+    taken = denominator != 0
+    global_num = d_numerator * beta3 + numerator
+    safe = torch.where(taken, denominator, 1)
+    est = d_coef * global_num / safe
+    new_d = torch.where(d == d0, torch.maximum(d, est), d)
+    new_max = torch.maximum(d_max, est)
+    new_d = torch.minimum(new_max, new_d * growth_rate)
+    d_numerator.copy_(torch.where(taken, global_num, d_numerator))
+    d_denom.copy_(torch.where(taken, denominator, d_denom))
+    d_hat.copy_(torch.where(taken, est, d_hat))
+    d_max.copy_(torch.where(taken, new_max, d_max))
+    d.copy_(torch.where(taken, new_d, d))
+    k.add_(taken.to(k.dtype))
+    return taken
+
+
+def prodigy_apply(
+    params: list[Tensor],
+    grads: list[Tensor],
+    exp_avgs: list[Tensor] | None,
+    exp_avg_sqs: list[Tensor],
+    *,
+    d: Tensor,
+    dlr: Tensor,
+    eps: Hyper,
+    weight_decay: Hyper,
+    decouple: bool,
+) -> None:
+    r"""Prodigy's parameter update for one group, with the new :math:`d` and the step's :math:`d\eta`.
+
+    .. math::
+        \theta \leftarrow \theta(1 - \lambda\, d\eta) - d\eta\, \frac{m}{\sqrt v + d\,\epsilon}
+        \quad (\beta_1 = 0:\ m \to d\, g)
+    """
+    if not params:
+        return
+    lists = [params, grads, exp_avg_sqs, *([exp_avgs] if exp_avgs is not None else [])]
+    for ps, gs, vs, *ms in F.runs(lists):
+        dtype = ps[0].dtype
+        denom = torch._foreach_sqrt(vs)
+        torch._foreach_add_(denom, (d * scalar(eps, d)).to(dtype))
+        if decouple and F.is_nonzero_or_tensor(weight_decay):
+            # p += (-lambda d eta) p, not p *= 1 - lambda d eta: d eta is tiny early on, and
+            # 1 - (tiny) rounds badly in float32 (prodigyopt adds too)
+            F.add_scaled_(ps, ps, (-scalar(weight_decay, d) * dlr).to(dtype))
+        if ms:
+            F.addcdiv_(ps, ms[0], denom, (-dlr).to(dtype))
+        else:
+            F.addcdiv_(ps, gs, denom, (-dlr * d).to(dtype))
+
+
+def prodigy(
+    params: list[Tensor],
+    grads: list[Tensor],
+    exp_avgs: list[Tensor] | None,
+    exp_avg_sqs: list[Tensor],
+    s: list[Tensor],
+    p0: list[Tensor],
+    scalars: dict[str, Tensor],
+    *,
+    lr: Hyper,
+    beta1: Hyper,
+    beta2: Hyper,
+    beta3: Hyper | None,
+    eps: Hyper,
+    weight_decay: Hyper,
+    decouple: bool,
+    use_bias_correction: bool,
+    safeguard_warmup: bool,
+    d_coef: Hyper,
+    growth_rate: float,
+    slice_p: int,
+) -> None:
+    """One Prodigy step for a single group: :func:`prodigy_accumulate`,
+    :func:`prodigy_estimate`, :func:`prodigy_apply`. ``scalars`` holds the 0-d
+    tensors ``d``, ``d0``, ``d_max``, ``d_numerator``, ``d_denom``, ``d_hat``, ``k``."""
+    d = scalars["d"]
+    b3, dlr = prodigy_step_scalars(
+        scalars, lr=lr, beta1=beta1, beta2=beta2, beta3=beta3, use_bias_correction=use_bias_correction
+    )
+    num, den, used = prodigy_accumulate(
+        params, grads, exp_avgs, exp_avg_sqs, s, p0, d=d, d0=scalars["d0"], dlr=dlr,
+        beta1=beta1, beta2=beta2, beta3=b3, weight_decay=weight_decay, decouple=decouple,
+        safeguard_warmup=safeguard_warmup, slice_p=slice_p,
+    )  # fmt: skip
+    taken = prodigy_estimate(
+        num, den, d=d, d0=scalars["d0"], d_max=scalars["d_max"],
+        d_numerator=scalars["d_numerator"], d_denom=scalars["d_denom"], d_hat=scalars["d_hat"],
+        k=scalars["k"], beta3=b3, d_coef=d_coef, growth_rate=growth_rate,
+    )  # fmt: skip
+    prodigy_apply(
+        params, used, exp_avgs, exp_avg_sqs, d=d, dlr=torch.where(taken, dlr, 0), eps=eps,
+        weight_decay=weight_decay, decouple=decouple,
+    )  # fmt: skip
+
+
+def prodigy_step_scalars(
+    scalars: dict[str, Tensor],
+    *,
+    lr: Hyper,
+    beta1: Hyper,
+    beta2: Hyper,
+    beta3: Hyper | None,
+    use_bias_correction: bool,
+) -> tuple[Tensor, Tensor]:
+    r""":math:`\beta_3` (:math:`\sqrt{\beta_2}` when None) and :math:`d\eta` (times Adam's
+    bias correction :math:`\sqrt{1-\beta_2^{k+1}}/(1-\beta_1^{k+1})` when asked)."""
+    d = scalars["d"]
+    b3 = torch.sqrt(scalar(beta2, d)) if beta3 is None else scalar(beta3, d)
+    dlr = d * scalar(lr, d)
+    if use_bias_correction:
+        kp1 = scalars["k"].to(d.dtype) + 1
+        dlr = dlr * torch.sqrt(1 - scalar(beta2, d) ** kp1) / (1 - scalar(beta1, d) ** kp1)
+    return b3, dlr
+

@@ -1,0 +1,270 @@
+"""Prodigy with every state tensor created at construction and its estimate on the device."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from waferopt.core import check_betas, check_non_negative
+
+from . import functional as MF
+from ._base import DeclaredOptimizer, check_int, check_positive, zeros_like
+
+__all__ = ["Prodigy"]
+
+_SHARED = ("d", "d_max", "d_numerator", "d_denom", "d_hat", "k")
+"""The 0-d tensors of the distance estimate, shared by every param group."""
+
+
+class Prodigy(DeclaredOptimizer):
+    r"""Prodigy: Adam whose step size is an estimate :math:`d` of the distance to the solution.
+
+    With :math:`d\eta` the step size (:math:`d` times the learning rate, times Adam's
+    bias correction :math:`\sqrt{1-\beta_2^{k+1}}/(1-\beta_1^{k+1})` with
+    ``use_bias_correction``), gradient :math:`g` (plus :math:`\lambda\theta` unless
+    ``decouple``) and :math:`x_0` the parameters at construction:
+
+    .. math::
+        m &\leftarrow \beta_1 m + d(1-\beta_1)\, g, \qquad
+        v \leftarrow \beta_2 v + d^2(1-\beta_2)\, g^2 \\
+        r &\leftarrow \beta_3 r + \tfrac{d}{d_0}\, d\eta\, \langle g, x_0 - \theta\rangle, \qquad
+        s \leftarrow \beta_3 s + \tfrac{d}{d_0}\, d\eta\, g \\
+        \hat d &= d_{\text{coef}}\, r / \lVert s\rVert_1, \qquad
+        d \leftarrow \min\big(\max(d_{\max}, \hat d),\ \gamma\, d\big) \\
+        \theta &\leftarrow \theta\,(1 - \lambda\, d\eta) - d\eta\, \frac{m}{\sqrt{v} + d\,\epsilon}
+
+    (:math:`d \leftarrow \max(d, \hat d)` first while :math:`d = d_0`; the decay term
+    only with ``decouple``; :math:`s` uses :math:`d` instead of :math:`d\eta` with
+    ``safeguard_warmup``; :math:`\gamma` is ``growth_rate``; :math:`\beta_3`
+    defaults to :math:`\sqrt{\beta_2}`.) Same arguments, defaults and trajectory as
+    ``prodigyopt.Prodigy``, with one difference in kind: the estimate
+    (:math:`d`, :math:`d_{\max}`, :math:`r`, :math:`\hat d`, the step count) lives on
+    the device as 0-d tensors, shared by every param group (under the group keys
+    ``d``, ``d_max``, ``d_numerator``, ``d_denom``, ``d_hat``, ``k``), and nothing is
+    read on the host: a step compiles once and does not wait for the device.
+
+    As in prodigyopt, the estimate is global: every group's learning rate must be the
+    same or 0 (a group with lr 0 adds nothing to the estimate; checked when the
+    learning rates are numbers), and until some gradient is non-zero the step
+    changes the moments only. :math:`x_0` (``p0``) is taken when the optimizer is
+    built: build it after loading pre-trained weights. With ``slice_p > 1`` the
+    estimate uses every ``slice_p``-th entry of each parameter only.
+
+    State per parameter, created at construction: ``p0``, ``s``, ``exp_avg_sq``,
+    ``exp_avg`` (when :math:`\beta_1 > 0`), and ``step`` (float32) with
+    ``enable_global_step=True``.
+
+    Args:
+        params: parameters to optimize, or dicts defining parameter groups.
+        lr: learning-rate multiplier :math:`\eta` of the estimated step (leave at 1).
+        betas: :math:`(\beta_1, \beta_2)`.
+        beta3: decay of :math:`r` and :math:`s` (None: :math:`\sqrt{\beta_2}`).
+        eps: term added to the denominator (times :math:`d`).
+        weight_decay: weight decay :math:`\lambda`.
+        decouple: AdamW-style decoupled weight decay (else an L2 term in the gradient).
+        use_bias_correction: Adam's bias correction in the step size.
+        safeguard_warmup: leave the learning rate out of :math:`s` (for warmups).
+        d0: initial estimate :math:`d_0`.
+        d_coef: multiplier :math:`d_{\text{coef}}` of the estimate.
+        growth_rate: largest factor :math:`\gamma` by which :math:`d` grows per step.
+        fsdp_in_use: all-reduce the two sums over the default process group (for
+            sharded parameters).
+        slice_p: estimate from every ``slice_p``-th entry (saves memory).
+        enable_global_step: keep a per-parameter ``step`` counter, advanced by ``step()``.
+
+    Reference:
+        Mishchenko, Defazio, "Prodigy: An Expeditiously Adaptive Parameter-Free
+        Learner", ICML 2024, arXiv:2306.06101 (Algorithm 4, Adam form).
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Iterable[dict[str, Any]],
+        lr: float | Tensor = 1.0,
+        betas: tuple[float, float] = (0.9, 0.999),
+        beta3: float | None = None,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        decouple: bool = True,
+        use_bias_correction: bool = False,
+        safeguard_warmup: bool = False,
+        d0: float = 1e-6,
+        d_coef: float = 1.0,
+        growth_rate: float = float("inf"),
+        fsdp_in_use: bool = False,
+        slice_p: int = 1,
+        *,
+        enable_global_step: bool = False,
+    ) -> None:
+        check_positive("d0", d0)
+        check_positive("lr", lr)
+        check_positive("eps", eps)
+        check_betas("betas", betas)
+        if beta3 is not None:
+            check_betas("beta3", (beta3,), count=1)
+        check_non_negative("weight_decay", weight_decay)
+        check_positive("d_coef", d_coef)
+        if isinstance(growth_rate, bool) or not isinstance(growth_rate, (int, float)):
+            raise ValueError(f"Invalid growth_rate: {growth_rate!r} (expected a number >= 1)")
+        if math.isnan(growth_rate) or growth_rate < 1:
+            raise ValueError(f"Invalid growth_rate value: {growth_rate} (expected a number >= 1)")
+        check_int("slice_p", slice_p, minimum=1)
+        defaults = {
+            "lr": lr,
+            "betas": tuple(betas),
+            "beta3": beta3,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "decouple": bool(decouple),
+            "use_bias_correction": bool(use_bias_correction),
+            "safeguard_warmup": bool(safeguard_warmup),
+            "d0": d0,
+            "d_coef": d_coef,
+            "growth_rate": float(growth_rate),
+            "fsdp_in_use": bool(fsdp_in_use),
+            "slice_p": slice_p,
+        }
+        super().__init__(params, defaults, enable_global_step=enable_global_step)
+
+    def param_state(self, group: dict[str, Any], p: Tensor) -> dict[str, Callable[[], Tensor]]:
+        slice_p = group["slice_p"]
+
+        def origin() -> Tensor:
+            if bool(p.detach().any()):  # construction, not step(): a host read is fine
+                return p.detach().flatten()[::slice_p].clone()
+            return torch.tensor(0, device=p.device, dtype=p.dtype)  # all zero: save memory
+
+        state = {
+            "s": lambda: zeros_like(p.detach().flatten()[::slice_p]),
+            "p0": origin,
+            "exp_avg_sq": lambda: zeros_like(p),
+        }
+        if float(group["betas"][0]) > 0:
+            state["exp_avg"] = lambda: zeros_like(p)
+        return state
+
+    def preinitialize(self) -> None:
+        """Create the per-parameter state and the shared estimate (group 0's ``d0``)."""
+        first = self.param_groups[0]
+        if not isinstance(first.get("d"), Tensor):
+            device = first["params"][0].device
+            dtype = MF.compute_dtype(device)
+            d0 = float(first["d0"])
+            for key, value in zip(_SHARED, (d0, d0, 0.0, 0.0, d0, 0.0)):
+                first[key] = torch.tensor(value, dtype=dtype, device=device)
+        for group in self.param_groups[1:]:
+            for key in _SHARED:
+                group[key] = first[key]
+        super().preinitialize()
+
+    def load_state_dict(self, state_dict: Any) -> None:  # type: ignore[override]
+        """Load a state dict; the estimate stays one set of tensors shared by the groups."""
+        super().load_state_dict(state_dict)
+        first = self.param_groups[0]
+        for group in self.param_groups[1:]:
+            for key in _SHARED:
+                group[key] = first[key]
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:  # type: ignore[override]
+        """Perform one optimization step (in place; creates no state, reads nothing on the host).
+
+        Args:
+            closure: re-evaluates the model and returns the loss.
+        """
+        loss = self.run_closure(closure)
+        first = self.param_groups[0]
+        lrs = [g["lr"] for g in self.param_groups]
+        if all(isinstance(x, (int, float)) for x in lrs):
+            lr: Any = max(lrs)
+            for i, x in enumerate(lrs):
+                if x not in (lr, 0.0):
+                    raise RuntimeError(
+                        "Prodigy: every param group's lr must be the same or 0 (the distance "
+                        f"estimate is shared); group {i} has lr={x}, the largest is {lr}"
+                    )
+        else:
+            d = first["d"]
+            lr = torch.stack([MF.scalar(x, d) for x in lrs]).max()
+        shared = {key: first[key] for key in _SHARED}
+        beta1, beta2 = first["betas"]
+        beta3, dlr = MF.prodigy_step_scalars(
+            shared,
+            lr=lr,
+            beta1=beta1,
+            beta2=beta2,
+            beta3=first["beta3"],
+            use_bias_correction=first["use_bias_correction"],
+        )
+        d0 = MF.scalar(first["d0"], shared["d"])
+        keys = ("exp_avg_sq", "s", "p0")
+        numerator = torch.zeros_like(shared["d"])
+        denominator = torch.zeros_like(shared["d"])
+        gathered = []
+        fsdp = first["fsdp_in_use"]
+        for group in self.param_groups:
+            with_m = "exp_avg" in self.state[group["params"][0]]
+            params, grads, (vs, ss, p0s, *ms) = self.gather(
+                group, keys + (("exp_avg",) if with_m else ())
+            )
+            fsdp = fsdp or any(hasattr(p, "_fsdp_flattened") for p in params)
+            group_lr = group["lr"]
+            active = group_lr > 0 if isinstance(group_lr, Tensor) else float(group_lr) > 0
+            num, den, used = MF.prodigy_accumulate(
+                params,
+                grads,
+                ms[0] if ms else None,
+                vs,
+                ss,
+                p0s,
+                d=shared["d"],
+                d0=d0,
+                dlr=dlr,
+                beta1=beta1,
+                beta2=beta2,
+                beta3=beta3,
+                weight_decay=group["weight_decay"],
+                decouple=first["decouple"],
+                safeguard_warmup=group["safeguard_warmup"],
+                slice_p=group["slice_p"],
+                active=active,
+            )
+            numerator = numerator + num
+            denominator = denominator + den
+            gathered.append((group, params, used, ms[0] if ms else None, vs))
+        if fsdp and torch.distributed.is_available() and torch.distributed.is_initialized():
+            sums = torch.stack([numerator, denominator])
+            torch.distributed.all_reduce(sums)
+            numerator, denominator = sums[0], sums[1]
+        taken = MF.prodigy_estimate(
+            numerator,
+            denominator,
+            d=shared["d"],
+            d0=d0,
+            d_max=shared["d_max"],
+            d_numerator=shared["d_numerator"],
+            d_denom=shared["d_denom"],
+            d_hat=shared["d_hat"],
+            k=shared["k"],
+            beta3=beta3,
+            d_coef=first["d_coef"],
+            growth_rate=first["growth_rate"],
+        )
+        step_dlr = torch.where(taken, dlr, 0)
+        for group, params, used, exp_avgs, vs in gathered:
+            MF.prodigy_apply(
+                params,
+                used,
+                exp_avgs,
+                vs,
+                d=shared["d"],
+                dlr=step_dlr,
+                eps=group["eps"],
+                weight_decay=group["weight_decay"],
+                decouple=first["decouple"],
+            )
+        return loss

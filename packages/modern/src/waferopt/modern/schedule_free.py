@@ -1,0 +1,263 @@
+"""Schedule-free AdamW with every state tensor created at construction."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Iterable
+from typing import Any
+from weakref import WeakKeyDictionary, WeakSet
+
+import torch
+from torch import Tensor
+
+from waferopt.core import check_betas, check_non_negative
+
+from . import functional as MF
+from ._base import DeclaredOptimizer, check_int, zeros_like
+
+__all__ = ["AdamWScheduleFree"]
+
+_PROBE_STEPS = (*range(0, 65), *(2**i for i in range(7, 21)))
+"""Steps at which an attached LR scheduler is evaluated to tell whether it decays."""
+
+
+class _SchedulerRegistry(WeakKeyDictionary):
+    """The optimizer's registry of attached schedulers, which notes the new ones."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pending: list[Any] = []
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        self.pending.append(key)
+
+
+class AdamWScheduleFree(DeclaredOptimizer):
+    r"""Schedule-free AdamW: iterate averaging instead of a learning-rate schedule.
+
+    The optimizer keeps two sequences, :math:`z` (the base AdamW-like iterate) and
+    :math:`x` (a weighted average of the :math:`z`), and the model sees
+    :math:`y = (1-\beta_1)\, z + \beta_1 x` while training. With
+    :math:`\eta_t = \eta \cdot \min(1, t/T_{\text{warmup}})` and gradient :math:`g`
+    taken at :math:`y`:
+
+    .. math::
+        v &\leftarrow \beta_2 v + (1-\beta_2)\, g^2, \qquad
+        \hat g = \frac{g}{\sqrt{v/(1-\beta_2^t)} + \epsilon} + \lambda y \\
+        w_t &= t^r\, (\max_{s \le t} \eta_s)^{p}, \qquad c_t = w_t / \textstyle\sum_{s\le t} w_s \\
+        z &\leftarrow z - \eta_t\, \hat g, \qquad x \leftarrow (1-c_t)\, x + c_t\, z
+
+    (:math:`p` is ``weight_lr_power``), updated on :math:`y` directly as
+    ``schedulefree.AdamWScheduleFree`` does, whose arguments, defaults and trajectory
+    this class follows.
+
+    **train() and eval().** The parameters hold :math:`y` in train mode and
+    :math:`x` in eval mode: call ``optimizer.train()`` before training steps (a step
+    in eval mode raises) and ``optimizer.eval()`` before evaluating or saving the
+    model. The mode is a group key (``"train_mode"``), so it travels with
+    ``state_dict()`` and ``load_state_dict()``; save the model and the optimizer
+    together so that the parameters and the mode agree.
+
+    **Schedules.** The method replaces the learning-rate decay: use ``warmup_steps``
+    or a warmup-only waferopt LR scheduler (its tensor ``lr`` is read every step). A
+    scheduler that decays the learning rate works against the averaging;
+    :meth:`train` warns when one is attached.
+
+    :math:`z` is a copy of the parameters, taken at the first :meth:`train` before any
+    step (so weights loaded after construction are honoured); :math:`v` starts at
+    zero. State per parameter, created at construction: ``z``, ``exp_avg_sq``, and
+    ``step`` (float32) with ``enable_global_step=True``. Each group keeps 0-d
+    tensors ``k`` (steps taken), ``weight_sum``, ``lr_max`` and ``scheduled_lr``
+    (:math:`\eta_t`, for logging).
+
+    Args:
+        params: parameters to optimize, or dicts defining parameter groups.
+        lr: learning rate :math:`\eta` (a number or a 0-d tensor).
+        betas: :math:`(\beta_1, \beta_2)`, interpolation and second-moment decay.
+        eps: term added to the denominator.
+        weight_decay: weight decay :math:`\lambda`, evaluated at :math:`y`.
+        warmup_steps: linear warmup length :math:`T_{\text{warmup}}` (0: none).
+        r: power of :math:`t` in the averaging weights.
+        weight_lr_power: power :math:`p` of the largest learning rate so far in the weights.
+        enable_global_step: keep a per-parameter ``step`` counter, advanced by ``step()``.
+
+    Reference:
+        Defazio, Yang, Mehta, Mishchenko, Khaled, Cutkosky, "The Road Less
+        Scheduled", NeurIPS 2024, arXiv:2405.15682.
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Iterable[dict[str, Any]],
+        lr: float | Tensor = 0.0025,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        warmup_steps: int = 0,
+        r: float = 0.0,
+        weight_lr_power: float = 2.0,
+        *,
+        enable_global_step: bool = False,
+    ) -> None:
+        check_non_negative("lr", lr)
+        check_betas("betas", betas)
+        if float(betas[0]) == 0.0:
+            raise ValueError("Invalid betas parameter at index 0: 0 (eval() divides by beta1)")
+        check_non_negative("eps", eps)
+        check_non_negative("weight_decay", weight_decay)
+        check_int("warmup_steps", warmup_steps)
+        check_non_negative("r", r)
+        check_non_negative("weight_lr_power", weight_lr_power)
+        defaults = {
+            "lr": lr,
+            "betas": tuple(betas),
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "warmup_steps": warmup_steps,
+            "r": r,
+            "weight_lr_power": weight_lr_power,
+            "train_mode": False,
+        }
+        super().__init__(params, defaults, enable_global_step=enable_global_step)
+        self._schedulers_registry = _SchedulerRegistry()
+        self._warned: WeakSet = WeakSet()
+
+    _not_pickled = (*DeclaredOptimizer._not_pickled, "_warned")
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        self._schedulers_registry = _SchedulerRegistry()
+        self._warned = WeakSet()
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group in the mode of the existing ones (its ``z`` is a copy of its params,
+        so the new group's weights are the same in both modes until it takes a step)."""
+        group = dict(param_group)
+        if self.param_groups and "train_mode" not in group:
+            group["train_mode"] = self.param_groups[0]["train_mode"]
+        super().add_param_group(group)
+
+    def param_state(self, group: dict[str, Any], p: Tensor) -> dict[str, Callable[[], Tensor]]:
+        return {
+            "z": lambda: p.detach().clone(memory_format=torch.preserve_format),
+            "exp_avg_sq": lambda: zeros_like(p),
+        }
+
+    def group_scalars(self, group: dict[str, Any]) -> dict[str, float]:
+        return {"k": 0.0, "weight_sum": 0.0, "lr_max": -1.0, "scheduled_lr": 0.0}
+
+    # ------------------------------------------------------------------ modes
+    @torch.no_grad()
+    def train(self) -> None:
+        """Make the parameters hold :math:`y` (where gradients are taken) for training.
+
+        Before the first step this also takes :math:`z` as a copy of the current
+        parameters. Warns if an attached LR scheduler decays the learning rate.
+        """
+        self._check_schedulers()
+        for group in self.param_groups:
+            if group["train_mode"]:
+                continue
+            params = list(group["params"])
+            zs = [self.state[p]["z"] for p in params]
+            if params and bool(group["k"] == 0):  # a host read, outside step()
+                torch._foreach_copy_(zs, params)
+            else:
+                MF.schedule_free_swap_(params, zs, 1 - group["betas"][0])
+            group["train_mode"] = True
+
+    @torch.no_grad()
+    def eval(self) -> None:
+        """Make the parameters hold :math:`x` (the average) for evaluation or saving."""
+        for group in self.param_groups:
+            if not group["train_mode"]:
+                continue
+            params = list(group["params"])
+            if params and not bool(group["k"] == 0):
+                zs = [self.state[p]["z"] for p in params]
+                MF.schedule_free_swap_(params, zs, 1 - 1 / group["betas"][0])
+            group["train_mode"] = False
+
+    def _check_schedulers(self) -> None:
+        pending = getattr(self._schedulers_registry, "pending", [])
+        while pending:
+            sched = pending.pop()
+            if sched in self._warned or getattr(sched, "param_group_key", None) != "lr":
+                continue
+            self._warned.add(sched)
+            drop = _first_decrease(sched)
+            if drop is not None:
+                step, before, after = drop
+                warnings.warn(
+                    f"AdamWScheduleFree: the LR scheduler {type(sched).__name__} lowers the "
+                    f"learning rate (from {before:.4g} to {after:.4g} at step {step}); "
+                    "schedule-free averaging replaces the decay, so use a warmup only "
+                    "(or warmup_steps) and a constant learning rate after it",
+                    UserWarning,
+                    stacklevel=3,
+                )
+
+    # ------------------------------------------------------------------ step
+    @torch.no_grad()
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:  # type: ignore[override]
+        """Perform one optimization step in train mode (in place; creates no state).
+
+        Args:
+            closure: re-evaluates the model and returns the loss.
+        """
+        for group in self.param_groups:
+            if not group["train_mode"]:
+                raise RuntimeError(
+                    "AdamWScheduleFree.step() called in eval mode: call optimizer.train() "
+                    "before training steps and optimizer.eval() before evaluation"
+                )
+        loss = self.run_closure(closure)
+        for group in self.param_groups:
+            params, grads, (zs, exp_avg_sqs) = self.gather(group, ("z", "exp_avg_sq"))
+            beta1, beta2 = group["betas"]
+            MF.adamw_schedule_free(
+                params,
+                grads,
+                zs,
+                exp_avg_sqs,
+                group["k"],
+                group["weight_sum"],
+                group["lr_max"],
+                group["scheduled_lr"],
+                lr=group["lr"],
+                beta1=beta1,
+                beta2=beta2,
+                eps=group["eps"],
+                weight_decay=group["weight_decay"],
+                warmup_steps=group["warmup_steps"],
+                r=group["r"],
+                weight_lr_power=group["weight_lr_power"],
+            )
+        return loss
+
+
+def _first_decrease(sched: Any) -> tuple[int, float, float] | None:
+    """The first probed step where ``sched``'s value drops, or None (a host-side probe)."""
+    epoch = getattr(sched, "last_epoch", None)
+    values_of = getattr(sched, "_values_per_group", None)
+    if not isinstance(epoch, Tensor) or values_of is None:
+        return None
+    saved = epoch.clone()
+    previous: float | None = None
+    try:
+        for step in _PROBE_STEPS:
+            epoch.fill_(step)
+            values = [v for v in values_of() if v is not None]
+            if not values:
+                return None
+            value = float(values[0])
+            if previous is not None and value < previous * (1 - 1e-6) and math.isfinite(value):
+                return step, previous, value
+            previous = value
+    except Exception:  # a scheduler that cannot be probed is not second-guessed
+        return None
+    finally:
+        epoch.copy_(saved)
+    return None
