@@ -52,6 +52,9 @@ def constraints(session: nox.Session, torch: str) -> str:
 
 
 TEST_TOOLS = ("pytest>=8", "pyyaml>=6", "numpy", "tqdm", "matplotlib")
+REFERENCES = ("schedulefree", "prodigyopt", "pytorch_optimizer")
+"""Reference implementations that waferopt-modern's trajectory tests (and its bench rows)
+compare against: installed into the session only, never a package dependency."""
 
 
 # ---------------------------------------------------------------- tests and the matrix
@@ -81,7 +84,7 @@ MATRIX = [
 def run_tests(session: nox.Session, torch: str, pluggy: str) -> None:
     """Install torch, every distribution editable, the tools, then run every test folder."""
     tools = [t for t in TEST_TOOLS if not t.startswith("pytest")]
-    install_waferopt(session, PYTEST_FOR_PLUGGY[pluggy], *tools, torch=torch)
+    install_waferopt(session, PYTEST_FOR_PLUGGY[pluggy], *tools, *REFERENCES, torch=torch)
     session.install(
         PLUGGY[pluggy], PYTEST_FOR_PLUGGY[pluggy], f"--constraint={constraints(session, torch)}"
     )

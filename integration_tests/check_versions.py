@@ -26,6 +26,7 @@ DISTS = {
     "waferopt-adam": ROOT / "packages" / "adam",
     "waferopt-adaptive": ROOT / "packages" / "adaptive",
     "waferopt-sign": ROOT / "packages" / "sign",
+    "waferopt-modern": ROOT / "packages" / "modern",
     "waferopt-schedulers": ROOT / "packages" / "schedulers",
     "waferopt-registry": ROOT / "registry",
 }

@@ -20,6 +20,7 @@ FAMILIES = [
     "waferopt-adam",
     "waferopt-adaptive",
     "waferopt-sign",
+    "waferopt-modern",
     "waferopt-schedulers",
 ]
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]

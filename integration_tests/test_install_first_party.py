@@ -106,6 +106,7 @@ def env(make_env):
         "waferopt-adam",
         "waferopt-adaptive",
         "waferopt-sign",
+        "waferopt-modern",
         "waferopt-schedulers",
     )
 
@@ -166,6 +167,7 @@ def test_waferopt_plugins_lists_every_family(env) -> None:
         "waferopt-adam",
         "waferopt-adaptive",
         "waferopt-sign",
+        "waferopt-modern",
         "waferopt-schedulers",
     }
     assert set(OPTIMIZERS) <= set().union(*by_dist.values())

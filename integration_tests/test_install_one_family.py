@@ -18,6 +18,7 @@ def test_only_what_was_asked_is_installed(env) -> None:
         "waferopt-schedulers",
         "waferopt-adaptive",
         "waferopt-sign",
+        "waferopt-modern",
     }
     where = env.json("import json, torch; print(json.dumps(torch.__file__))")
     assert "torch-farm" in where  # the one shared torch, not a copy in the environment
@@ -56,6 +57,11 @@ def test_sgd_trains(env) -> None:
         ),
         ("optim.AdamW", "waferopt-adam"),
         ("optim.Lion", "waferopt-sign"),
+        ("optim.Muon", "waferopt-modern"),
+        (
+            'optim.configure_optimizer("AdamWScheduleFree", [torch.nn.Parameter(torch.zeros(2))])',
+            "waferopt-modern",
+        ),
         (
             'optim.configure_scheduler(opt, {"CosineDecayLR": {"initial_learning_rate": 0.1, '
             '"end_learning_rate": 0.0, "total_iters": 10}})',

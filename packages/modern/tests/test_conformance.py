@@ -35,7 +35,12 @@ TestConformance = conformance_tests(
             Muon,
             configs=[
                 {"lr": 1e-2},
-                {"lr": 1e-2, "weight_decay": 0.2, "nesterov": False, "adjust_lr_fn": "match_rms_adamw"},
+                {
+                    "lr": 1e-2,
+                    "weight_decay": 0.2,
+                    "nesterov": False,
+                    "adjust_lr_fn": "match_rms_adamw",
+                },
             ],
             shapes=MATRICES,
             error_inputs=[

@@ -101,7 +101,11 @@ def test_muon_with_adamw_groups_matches_torch_muon_plus_adamw(dtype):
         return Muon(
             [
                 {"params": [ps[i] for i in matrices]},
-                {"params": [p for i, p in enumerate(ps) if i not in matrices], "use_muon": False, **adamw},
+                {
+                    "params": [p for i, p in enumerate(ps) if i not in matrices],
+                    "use_muon": False,
+                    **adamw,
+                },
             ],
             lr=0.02,
             adjust_lr_fn="match_rms_adamw",
@@ -184,7 +188,7 @@ def test_schedule_free_train_eval_switches_match_schedulefree(dtype):
     a = AdamWScheduleFree(ours, lr=0.05, warmup_steps=3)
     b = sf.AdamWScheduleFree(ref, lr=0.05, warmup_steps=3)
     gen = torch.Generator().manual_seed(3)
-    for rounds in range(3):
+    for _rounds in range(3):
         a.train()
         b.train()
         for _ in range(4):
@@ -218,7 +222,9 @@ PRODIGY_CONFIGS = [
 def test_prodigy_matches_prodigyopt(config, dtype):
     ref = pytest.importorskip("prodigyopt")
     shapes = [(8, 5), (7,), (2, 3, 4)]
-    a, b = compare(lambda ps: Prodigy(ps, **config), lambda ps: ref.Prodigy(ps, **config), shapes, dtype)
+    a, b = compare(
+        lambda ps: Prodigy(ps, **config), lambda ps: ref.Prodigy(ps, **config), shapes, dtype
+    )
     group = b.param_groups[0]
     assert group["d"] > config.get("d0", 1e-6) * 10, "the test problem must grow d"
     for key in ("d", "d_max", "d_numerator", "d_hat", "k"):

@@ -55,6 +55,7 @@ FIRST_PARTY: dict[str, tuple[str, ...]] = {
     "waferopt-adam": ("AdamBase", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "Lamb"),
     "waferopt-adaptive": ("Adadelta", "Adagrad", "Adafactor", "RMSprop"),
     "waferopt-sign": ("Lion", "Rprop"),
+    "waferopt-modern": ("Muon", "AdamWScheduleFree", "Prodigy", "AdEMAMix"),
     "waferopt-schedulers": tuple(_LR + _WD),
 }
 

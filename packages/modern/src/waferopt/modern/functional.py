@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import torch
 from torch import Tensor
@@ -28,8 +27,8 @@ from waferopt.core.foreach import Hyper
 
 __all__ = [
     "MUON_NS_COEFFICIENTS",
-    "ademamix",
     "adamw_schedule_free",
+    "ademamix",
     "muon",
     "muon_lr_ratio",
     "prodigy",
@@ -63,13 +62,8 @@ def _cast(value: Hyper, dtype: torch.dtype, device: torch.device) -> Hyper:
     return value
 
 
-def _scaled(xs: Sequence[Tensor], s: Hyper) -> list[Tensor]:
-    """``s * x`` for every x, as new tensors."""
-    return list(torch._foreach_mul(xs, s))  # type: ignore[arg-type]
-
-
 def _with_weight_decay(
-    params: Sequence[Tensor], grads: Sequence[Tensor], weight_decay: Hyper
+    params: list[Tensor], grads: list[Tensor], weight_decay: Hyper
 ) -> list[Tensor]:
     """``g + weight_decay * p`` (coupled L2), as new tensors; the grads are left alone."""
     if F.is_zero(weight_decay):
@@ -77,7 +71,7 @@ def _with_weight_decay(
     return F.added_scaled(grads, params, weight_decay)
 
 
-def _negated(grads: Sequence[Tensor], maximize: bool) -> list[Tensor]:
+def _negated(grads: list[Tensor], maximize: bool) -> list[Tensor]:
     return list(torch._foreach_neg(grads)) if maximize else list(grads)
 
 
@@ -166,9 +160,7 @@ def muon(
         return
     for p in params:
         if p.ndim != 2:
-            raise ValueError(
-                f"Muon updates 2-D parameters only, got one of shape {tuple(p.shape)}"
-            )
+            raise ValueError(f"Muon updates 2-D parameters only, got one of shape {tuple(p.shape)}")
     for ps, gs, bufs in F.group_by_device_and_dtype([params, grads, momentum_buffers]):
         device, dtype = ps[0].device, ps[0].dtype
         mom = _cast(momentum, dtype, device)
@@ -520,7 +512,12 @@ def prodigy(
     tensors ``d``, ``d0``, ``d_max``, ``d_numerator``, ``d_denom``, ``d_hat``, ``k``."""
     d = scalars["d"]
     b3, dlr = prodigy_step_scalars(
-        scalars, lr=lr, beta1=beta1, beta2=beta2, beta3=beta3, use_bias_correction=use_bias_correction
+        scalars,
+        lr=lr,
+        beta1=beta1,
+        beta2=beta2,
+        beta3=beta3,
+        use_bias_correction=use_bias_correction,
     )
     num, den, used = prodigy_accumulate(
         params, grads, exp_avgs, exp_avg_sqs, s, p0, d=d, d0=scalars["d0"], dlr=dlr,
@@ -556,4 +553,3 @@ def prodigy_step_scalars(
         kp1 = scalars["k"].to(d.dtype) + 1
         dlr = dlr * torch.sqrt(1 - scalar(beta2, d) ** kp1) / (1 - scalar(beta1, d) ** kp1)
     return b3, dlr
-
