@@ -1,11 +1,4 @@
-"""What the four optimizers of this package share: declared state, created up front.
-
-A class lists the state each parameter gets (:meth:`DeclaredOptimizer.param_state`)
-and the 0-d running scalars each group keeps (:meth:`DeclaredOptimizer.group_scalars`:
-step counts, schedule-free's weight sum, Prodigy's distance estimate). Both are
-created in ``preinitialize`` when the optimizer is built (and for a group added
-later); ``step()`` gathers the lists and calls the family's functional kernel.
-"""
+"""What the four optimizers of this package share: core's authoring API and group scalars."""
 
 from __future__ import annotations
 
@@ -15,17 +8,12 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from waferopt.core import Optimizer, check_non_negative, check_params_not_empty
+from waferopt.core import DeclaredOptimizer, check_non_negative
 from waferopt.core import foreach as F
 
 from .functional import compute_dtype
 
-__all__ = ["DeclaredOptimizer", "check_choice", "check_int", "check_positive", "zeros_like"]
-
-
-def zeros_like(p: Tensor) -> Tensor:
-    """A moment buffer's initial value: zeros in ``p``'s layout."""
-    return torch.zeros_like(p, memory_format=torch.preserve_format)
+__all__ = ["GroupStepOptimizer", "check_choice", "check_int", "check_positive"]
 
 
 def check_positive(name: str, value: Any) -> None:
@@ -50,32 +38,24 @@ def check_choice(name: str, value: Any, choices: Iterable[Any]) -> None:
         )
 
 
-class DeclaredOptimizer(Optimizer):
-    """A waferopt optimizer whose state is declared, created once, and updated by a kernel.
+class GroupStepOptimizer(DeclaredOptimizer):
+    """core's :class:`~waferopt.core.DeclaredOptimizer` plus 0-d running scalars per group.
 
-    Subclasses implement :meth:`param_state`, :meth:`group_scalars` (optional) and
-    ``step``.
+    The classes declare their ``hyperparameters`` and ``param_state`` as core's
+    authoring API asks, and core creates the state and checks every group. Their rules
+    also keep running scalars per group (step counts, schedule-free's weight sum),
+    declared by :meth:`group_scalars` and created here at construction; those advance
+    once per group step, so :meth:`update` gets a whole group (the kernels split it
+    by device and dtype themselves) instead of one run.
     """
-
-    def __init__(
-        self,
-        params: Any,
-        defaults: dict[str, Any],
-        *,
-        enable_global_step: bool = False,
-    ) -> None:
-        super().__init__(check_params_not_empty(params), defaults, enable_global_step)
-
-    def param_state(self, group: dict[str, Any], p: Tensor) -> dict[str, Callable[[], Tensor]]:
-        """``{state key: factory}`` of the state ``p`` gets in ``group``."""
-        raise NotImplementedError
 
     def group_scalars(self, group: dict[str, Any]) -> dict[str, float]:
         """``{group key: initial value}`` of the group's 0-d running scalars."""
         return {}
 
     def preinitialize(self) -> None:
-        """Create every missing per-parameter state tensor and group scalar."""
+        """Core's declared state, then every missing group scalar (float64 0-d tensors)."""
+        super().preinitialize()
         for group in self.param_groups:
             if not group["params"]:
                 continue
@@ -83,22 +63,30 @@ class DeclaredOptimizer(Optimizer):
             for key, value in self.group_scalars(group).items():
                 if not isinstance(group.get(key), Tensor):
                     group[key] = torch.tensor(value, dtype=compute_dtype(device), device=device)
-            for p in group["params"]:
-                state = self.state[p]
-                for key, make in self.param_state(group, p).items():
-                    if key not in state:
-                        state[key] = make()
 
     def gather(
-        self, group: dict[str, Any], keys: Iterable[str]
-    ) -> tuple[list[Tensor], list[Tensor], list[list[Tensor]]]:
-        """Params of ``group`` with a gradient, their gradients and the state lists;
-        advances the global step of those params when it is enabled."""
-        params, grads, states = F.collect(type(self).__name__, group, self.state, tuple(keys))
+        self, group: dict[str, Any]
+    ) -> tuple[list[Tensor], list[Tensor], dict[str, list[Tensor]]]:
+        """Params of ``group`` with a gradient, their gradients and their declared state
+        lists; advances the global step of those params when it is kept."""
+        keys = tuple(spec.name for spec in self.state_specs(group))
+        params, grads, states = F.collect(type(self).__name__, group, self.state, keys)
         if self.enable_global_step and params:
             torch._foreach_add_([self.state[p]["step"] for p in params], 1.0)
-        return params, grads, states
+        return params, grads, dict(zip(keys, states))
 
-    @staticmethod
-    def run_closure(closure: Callable[[], Any] | None) -> Any:
-        return F.run_closure(closure)
+    @torch.no_grad()
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:  # type: ignore[override]
+        """Perform one optimization step (in place; creates no state).
+
+        Args:
+            closure: re-evaluates the model and returns the loss.
+
+        Returns:
+            The closure's loss, or None.
+        """
+        loss = F.run_closure(closure)
+        for group in self.param_groups:
+            params, grads, state = self.gather(group)
+            self.update(group, params, grads, state)
+        return loss

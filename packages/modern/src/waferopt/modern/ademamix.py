@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
-import torch
 from torch import Tensor
 
-from waferopt.core import check_betas, check_non_negative
+from waferopt.core import Hyperparameter, StateSpec, check_betas, check_non_negative
 
 from . import functional as MF
-from ._base import DeclaredOptimizer, zeros_like
+from ._base import GroupStepOptimizer
+
+
+def _check_betas3(name: str, value: Any) -> None:
+    check_betas(name, value, count=3)
+
+
+def _check_warmup(name: str, value: Any) -> None:
+    if value is not None:
+        check_non_negative(name, value)
+        if float(value) == 0.0:
+            raise ValueError(f"Invalid {name} value: 0 (expected None or a number > 0)")
+
 
 __all__ = ["AdEMAMix"]
 
 
-class AdEMAMix(DeclaredOptimizer):
+class AdEMAMix(GroupStepOptimizer):
     r"""AdEMAMix: Adam with a mixture of a fast and a slow exponential moving average.
 
     At step :math:`t` with gradient :math:`g` (plus :math:`\lambda\theta` when the
@@ -62,6 +73,16 @@ class AdEMAMix(DeclaredOptimizer):
         ICLR 2025, arXiv:2409.03137 (Algorithm 1).
     """
 
+    hyperparameters = (
+        Hyperparameter("lr", check_non_negative),
+        Hyperparameter("betas", _check_betas3),
+        Hyperparameter("weight_decay", check_non_negative),
+        Hyperparameter("alpha", check_non_negative),
+        Hyperparameter("t_alpha_beta3", _check_warmup),
+        Hyperparameter("eps", check_non_negative),
+    )
+    param_state = (StateSpec("exp_avg"), StateSpec("exp_avg_sq"), StateSpec("exp_avg_slow"))
+
     def __init__(
         self,
         params: Iterable[Tensor] | Iterable[dict[str, Any]],
@@ -77,15 +98,7 @@ class AdEMAMix(DeclaredOptimizer):
         *,
         enable_global_step: bool = False,
     ) -> None:
-        check_non_negative("lr", lr)
-        check_betas("betas", betas, count=3)
-        check_non_negative("weight_decay", weight_decay)
-        check_non_negative("alpha", alpha)
-        if t_alpha_beta3 is not None:
-            check_non_negative("t_alpha_beta3", t_alpha_beta3)
-            if float(t_alpha_beta3) == 0.0:
-                raise ValueError("Invalid t_alpha_beta3 value: 0 (expected None or a number > 0)")
-        check_non_negative("eps", eps)
+        _check_betas3("betas", betas)  # before tuple() below
         defaults = {
             "lr": lr,
             "betas": tuple(betas),
@@ -99,45 +112,34 @@ class AdEMAMix(DeclaredOptimizer):
         }
         super().__init__(params, defaults, enable_global_step=enable_global_step)
 
-    def param_state(self, group: dict[str, Any], p: Tensor) -> dict[str, Callable[[], Tensor]]:
-        return {
-            "exp_avg": lambda: zeros_like(p),
-            "exp_avg_sq": lambda: zeros_like(p),
-            "exp_avg_slow": lambda: zeros_like(p),
-        }
-
     def group_scalars(self, group: dict[str, Any]) -> dict[str, float]:
         return {"step": 0.0}
 
-    @torch.no_grad()
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:  # type: ignore[override]
-        """Perform one optimization step (in place; creates no state).
-
-        Args:
-            closure: re-evaluates the model and returns the loss.
-        """
-        loss = self.run_closure(closure)
-        keys = ("exp_avg", "exp_avg_sq", "exp_avg_slow")
-        for group in self.param_groups:
-            params, grads, (exp_avgs, exp_avg_sqs, slows) = self.gather(group, keys)
-            beta1, beta2, beta3 = group["betas"]
-            MF.ademamix(
-                params,
-                grads,
-                exp_avgs,
-                exp_avg_sqs,
-                slows,
-                group["step"],
-                lr=group["lr"],
-                beta1=beta1,
-                beta2=beta2,
-                beta3=beta3,
-                alpha=group["alpha"],
-                t_alpha_beta3=group["t_alpha_beta3"],
-                eps=group["eps"],
-                weight_decay=group["weight_decay"],
-                weight_decouple=group["weight_decouple"],
-                fixed_decay=group["fixed_decay"],
-                maximize=group["maximize"],
-            )
-        return loss
+    def update(
+        self,
+        group: dict[str, Any],
+        params: list[Tensor],
+        grads: list[Tensor],
+        state: dict[str, list[Tensor]],
+    ) -> None:
+        """One step of the whole group: :func:`waferopt.modern.functional.ademamix`."""
+        beta1, beta2, beta3 = group["betas"]
+        MF.ademamix(
+            params,
+            grads,
+            state["exp_avg"],
+            state["exp_avg_sq"],
+            state["exp_avg_slow"],
+            group["step"],
+            lr=group["lr"],
+            beta1=beta1,
+            beta2=beta2,
+            beta3=beta3,
+            alpha=group["alpha"],
+            t_alpha_beta3=group["t_alpha_beta3"],
+            eps=group["eps"],
+            weight_decay=group["weight_decay"],
+            weight_decouple=group["weight_decouple"],
+            fixed_decay=group["fixed_decay"],
+            maximize=group["maximize"],
+        )

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-import torch
 from torch import Tensor, nn
 
-from waferopt.core import check_betas, check_non_negative
+from waferopt.core import Hyperparameter, StateSpec, check_betas, check_non_negative
 
 from . import functional as MF
-from ._base import DeclaredOptimizer, check_choice, check_int, zeros_like
+from ._base import GroupStepOptimizer, check_choice, check_int
 
 __all__ = ["ADAMW_GROUP_DEFAULTS", "Muon", "muon_param_groups"]
 
@@ -22,7 +21,7 @@ ADAMW_GROUP_DEFAULTS: dict[str, Any] = {"betas": (0.9, 0.999), "eps": 1e-8}
 ADJUST_LR_FNS = (None, "original", "match_rms_adamw")
 
 
-class Muon(DeclaredOptimizer):
+class Muon(GroupStepOptimizer):
     r"""Muon: momentum orthogonalized by Newton-Schulz, for the hidden matrices of a network.
 
     For a 2-D parameter :math:`\theta \in \mathbb{R}^{A \times B}` with gradient :math:`g`:
@@ -74,6 +73,18 @@ class Muon(DeclaredOptimizer):
         Jingyuan Liu et al., "Muon is Scalable for LLM Training", arXiv:2502.16982.
     """
 
+    hyperparameters = (
+        Hyperparameter("lr", check_non_negative),
+        Hyperparameter("weight_decay", check_non_negative),
+        Hyperparameter("momentum", check_non_negative),
+        Hyperparameter("eps", check_non_negative),
+    )
+    param_state = (
+        StateSpec("momentum_buffer", when=lambda g: g["use_muon"]),
+        StateSpec("exp_avg", when=lambda g: not g["use_muon"]),
+        StateSpec("exp_avg_sq", when=lambda g: not g["use_muon"]),
+    )
+
     def __init__(
         self,
         params: Iterable[Tensor] | Iterable[dict[str, Any]],
@@ -88,10 +99,6 @@ class Muon(DeclaredOptimizer):
         *,
         enable_global_step: bool = False,
     ) -> None:
-        check_non_negative("lr", lr)
-        check_non_negative("weight_decay", weight_decay)
-        check_non_negative("momentum", momentum)
-        check_non_negative("eps", eps)
         check_int("ns_steps", ns_steps)
         if ns_steps >= 100:
             raise ValueError(f"Invalid ns_steps value: {ns_steps} (expected fewer than 100)")
@@ -144,62 +151,50 @@ class Muon(DeclaredOptimizer):
             for key, value in ADAMW_GROUP_DEFAULTS.items():
                 group.setdefault(key, value)
             check_betas("betas", group["betas"])
-            check_non_negative("eps", group["eps"])
-        for key in ("lr", "weight_decay"):
-            if key in group:
-                check_non_negative(key, group[key])
         super().add_param_group(group)
-
-    def param_state(self, group: dict[str, Any], p: Tensor) -> dict[str, Callable[[], Tensor]]:
-        if group["use_muon"]:
-            return {"momentum_buffer": lambda: zeros_like(p)}
-        return {"exp_avg": lambda: zeros_like(p), "exp_avg_sq": lambda: zeros_like(p)}
 
     def group_scalars(self, group: dict[str, Any]) -> dict[str, float]:
         return {} if group["use_muon"] else {"step": 0.0}
 
-    @torch.no_grad()
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:  # type: ignore[override]
-        """Perform one optimization step (in place; creates no state).
-
-        Args:
-            closure: re-evaluates the model and returns the loss.
-        """
-        loss = self.run_closure(closure)
-        for group in self.param_groups:
-            if group["use_muon"]:
-                params, grads, (bufs,) = self.gather(group, ("momentum_buffer",))
-                MF.muon(
-                    params,
-                    grads,
-                    bufs,
-                    lr=group["lr"],
-                    weight_decay=group["weight_decay"],
-                    momentum=group["momentum"],
-                    nesterov=group["nesterov"],
-                    ns_coefficients=group["ns_coefficients"],
-                    ns_steps=group["ns_steps"],
-                    eps=group["eps"],
-                    adjust_lr_fn=group["adjust_lr_fn"],
-                )
-                continue
-            params, grads, (exp_avgs, exp_avg_sqs) = self.gather(group, ("exp_avg", "exp_avg_sq"))
-            beta1, beta2 = group["betas"]
-            MF.ademamix(
+    def update(
+        self,
+        group: dict[str, Any],
+        params: list[Tensor],
+        grads: list[Tensor],
+        state: dict[str, list[Tensor]],
+    ) -> None:
+        """One step of the whole group: :func:`waferopt.modern.functional.muon`, or for an
+        AdamW group :func:`~waferopt.modern.functional.ademamix` without slow momentum."""
+        if group["use_muon"]:
+            MF.muon(
                 params,
                 grads,
-                exp_avgs,
-                exp_avg_sqs,
-                None,
-                group["step"],
+                state["momentum_buffer"],
                 lr=group["lr"],
-                beta1=beta1,
-                beta2=beta2,
-                eps=group["eps"],
                 weight_decay=group["weight_decay"],
-                weight_decouple=True,
+                momentum=group["momentum"],
+                nesterov=group["nesterov"],
+                ns_coefficients=group["ns_coefficients"],
+                ns_steps=group["ns_steps"],
+                eps=group["eps"],
+                adjust_lr_fn=group["adjust_lr_fn"],
             )
-        return loss
+            return
+        beta1, beta2 = group["betas"]
+        MF.ademamix(
+            params,
+            grads,
+            state["exp_avg"],
+            state["exp_avg_sq"],
+            None,
+            group["step"],
+            lr=group["lr"],
+            beta1=beta1,
+            beta2=beta2,
+            eps=group["eps"],
+            weight_decay=group["weight_decay"],
+            weight_decouple=True,
+        )
 
 
 def muon_param_groups(

@@ -9,18 +9,32 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from waferopt.core import check_betas, check_non_negative
+from waferopt.core import Hyperparameter, StateSpec, check_betas, check_non_negative
+from waferopt.core import foreach as F
 
 from . import functional as MF
-from ._base import DeclaredOptimizer, check_int, check_positive, zeros_like
+from ._base import GroupStepOptimizer, check_int, check_positive
 
 __all__ = ["Prodigy"]
+
+
+def _origin(p: Tensor, group: Any) -> Tensor:
+    """``p0``: every ``slice_p``-th entry of ``p`` at construction (a 0-d zero for an
+    all-zero ``p``, which saves memory); a host read, at construction only."""
+    if bool(p.detach().any()):
+        return p.detach().flatten()[:: group["slice_p"]].clone()
+    return torch.tensor(0, device=p.device, dtype=p.dtype)
+
+
+def _sliced_zeros(p: Tensor, group: Any) -> Tensor:
+    return torch.zeros_like(p.detach().flatten()[:: group["slice_p"]])
+
 
 _SHARED = ("d", "d_max", "d_numerator", "d_denom", "d_hat", "k")
 """The 0-d tensors of the distance estimate, shared by every param group."""
 
 
-class Prodigy(DeclaredOptimizer):
+class Prodigy(GroupStepOptimizer):
     r"""Prodigy: Adam whose step size is an estimate :math:`d` of the distance to the solution.
 
     With :math:`d\eta` the step size (:math:`d` times the learning rate, times Adam's
@@ -81,6 +95,22 @@ class Prodigy(DeclaredOptimizer):
         Learner", ICML 2024, arXiv:2306.06101 (Algorithm 4, Adam form).
     """
 
+    hyperparameters = (
+        Hyperparameter("lr", check_non_negative),
+        Hyperparameter("betas", check_betas),
+        Hyperparameter("eps", check_positive),
+        Hyperparameter("weight_decay", check_non_negative),
+        Hyperparameter("d0", check_positive),
+        Hyperparameter("d_coef", check_positive),
+        Hyperparameter("slice_p", lambda name, v: check_int(name, v, minimum=1)),
+    )
+    param_state = (
+        StateSpec("s", _sliced_zeros),
+        StateSpec("p0", _origin),
+        StateSpec("exp_avg_sq"),
+        StateSpec("exp_avg", when=lambda g: float(g["betas"][0]) > 0),
+    )
+
     def __init__(
         self,
         params: Iterable[Tensor] | Iterable[dict[str, Any]],
@@ -100,19 +130,13 @@ class Prodigy(DeclaredOptimizer):
         *,
         enable_global_step: bool = False,
     ) -> None:
-        check_positive("d0", d0)
-        check_positive("lr", lr)
-        check_positive("eps", eps)
-        check_betas("betas", betas)
+        check_positive("lr", lr)  # 0 is allowed in a group, not as the default
         if beta3 is not None:
             check_betas("beta3", (beta3,), count=1)
-        check_non_negative("weight_decay", weight_decay)
-        check_positive("d_coef", d_coef)
         if isinstance(growth_rate, bool) or not isinstance(growth_rate, (int, float)):
             raise ValueError(f"Invalid growth_rate: {growth_rate!r} (expected a number >= 1)")
         if math.isnan(growth_rate) or growth_rate < 1:
             raise ValueError(f"Invalid growth_rate value: {growth_rate} (expected a number >= 1)")
-        check_int("slice_p", slice_p, minimum=1)
         defaults = {
             "lr": lr,
             "betas": tuple(betas),
@@ -129,23 +153,6 @@ class Prodigy(DeclaredOptimizer):
             "slice_p": slice_p,
         }
         super().__init__(params, defaults, enable_global_step=enable_global_step)
-
-    def param_state(self, group: dict[str, Any], p: Tensor) -> dict[str, Callable[[], Tensor]]:
-        slice_p = group["slice_p"]
-
-        def origin() -> Tensor:
-            if bool(p.detach().any()):  # construction, not step(): a host read is fine
-                return p.detach().flatten()[::slice_p].clone()
-            return torch.tensor(0, device=p.device, dtype=p.dtype)  # all zero: save memory
-
-        state = {
-            "s": lambda: zeros_like(p.detach().flatten()[::slice_p]),
-            "p0": origin,
-            "exp_avg_sq": lambda: zeros_like(p),
-        }
-        if float(group["betas"][0]) > 0:
-            state["exp_avg"] = lambda: zeros_like(p)
-        return state
 
     def preinitialize(self) -> None:
         """Create the per-parameter state and the shared estimate (group 0's ``d0``)."""
@@ -176,7 +183,7 @@ class Prodigy(DeclaredOptimizer):
         Args:
             closure: re-evaluates the model and returns the loss.
         """
-        loss = self.run_closure(closure)
+        loss = F.run_closure(closure)
         first = self.param_groups[0]
         lrs = [g["lr"] for g in self.param_groups]
         if all(isinstance(x, (int, float)) for x in lrs):
@@ -201,16 +208,14 @@ class Prodigy(DeclaredOptimizer):
             use_bias_correction=first["use_bias_correction"],
         )
         d0 = MF.scalar(first["d0"], shared["d"])
-        keys = ("exp_avg_sq", "s", "p0")
         numerator = torch.zeros_like(shared["d"])
         denominator = torch.zeros_like(shared["d"])
         gathered = []
         fsdp = first["fsdp_in_use"]
         for group in self.param_groups:
-            with_m = "exp_avg" in self.state[group["params"][0]]
-            params, grads, (vs, ss, p0s, *ms) = self.gather(
-                group, keys + (("exp_avg",) if with_m else ())
-            )
+            params, grads, state = self.gather(group)
+            vs, ss, p0s = state["exp_avg_sq"], state["s"], state["p0"]
+            ms = [state["exp_avg"]] if "exp_avg" in state else []
             fsdp = fsdp or any(hasattr(p, "_fsdp_flattened") for p in params)
             group_lr = group["lr"]
             active = group_lr > 0 if isinstance(group_lr, Tensor) else float(group_lr) > 0
@@ -268,3 +273,14 @@ class Prodigy(DeclaredOptimizer):
                 decouple=first["decouple"],
             )
         return loss
+
+    def update(
+        self,
+        group: dict[str, Any],
+        params: list[Tensor],
+        grads: list[Tensor],
+        state: dict[str, list[Tensor]],
+    ) -> None:
+        """Not used: the estimate spans every group, so :meth:`step` runs the three phases
+        of :mod:`waferopt.modern.functional` (accumulate per group, estimate, apply)."""
+        raise NotImplementedError("Prodigy.step() updates all groups together")

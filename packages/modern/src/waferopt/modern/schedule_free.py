@@ -11,10 +11,10 @@ from weakref import WeakKeyDictionary, WeakSet
 import torch
 from torch import Tensor
 
-from waferopt.core import check_betas, check_non_negative
+from waferopt.core import Hyperparameter, StateSpec, check_betas, check_non_negative
 
 from . import functional as MF
-from ._base import DeclaredOptimizer, check_int, zeros_like
+from ._base import GroupStepOptimizer, check_int
 
 __all__ = ["AdamWScheduleFree"]
 
@@ -34,7 +34,7 @@ class _SchedulerRegistry(WeakKeyDictionary):
         self.pending.append(key)
 
 
-class AdamWScheduleFree(DeclaredOptimizer):
+class AdamWScheduleFree(GroupStepOptimizer):
     r"""Schedule-free AdamW: iterate averaging instead of a learning-rate schedule.
 
     The optimizer keeps two sequences, :math:`z` (the base AdamW-like iterate) and
@@ -88,6 +88,20 @@ class AdamWScheduleFree(DeclaredOptimizer):
         Scheduled", NeurIPS 2024, arXiv:2405.15682.
     """
 
+    hyperparameters = (
+        Hyperparameter("lr", check_non_negative),
+        Hyperparameter("betas", check_betas),
+        Hyperparameter("eps", check_non_negative),
+        Hyperparameter("weight_decay", check_non_negative),
+        Hyperparameter("warmup_steps", check_int),
+        Hyperparameter("r", check_non_negative),
+        Hyperparameter("weight_lr_power", check_non_negative),
+    )
+    param_state = (
+        StateSpec("z", lambda p, g: p.detach().clone(memory_format=torch.preserve_format)),
+        StateSpec("exp_avg_sq"),
+    )
+
     def __init__(
         self,
         params: Iterable[Tensor] | Iterable[dict[str, Any]],
@@ -101,15 +115,9 @@ class AdamWScheduleFree(DeclaredOptimizer):
         *,
         enable_global_step: bool = False,
     ) -> None:
-        check_non_negative("lr", lr)
         check_betas("betas", betas)
         if float(betas[0]) == 0.0:
             raise ValueError("Invalid betas parameter at index 0: 0 (eval() divides by beta1)")
-        check_non_negative("eps", eps)
-        check_non_negative("weight_decay", weight_decay)
-        check_int("warmup_steps", warmup_steps)
-        check_non_negative("r", r)
-        check_non_negative("weight_lr_power", weight_lr_power)
         defaults = {
             "lr": lr,
             "betas": tuple(betas),
@@ -124,7 +132,7 @@ class AdamWScheduleFree(DeclaredOptimizer):
         self._schedulers_registry = _SchedulerRegistry()
         self._warned: WeakSet = WeakSet()
 
-    _not_pickled = (*DeclaredOptimizer._not_pickled, "_warned")
+    _not_pickled = (*GroupStepOptimizer._not_pickled, "_warned")
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
@@ -138,12 +146,6 @@ class AdamWScheduleFree(DeclaredOptimizer):
         if self.param_groups and "train_mode" not in group:
             group["train_mode"] = self.param_groups[0]["train_mode"]
         super().add_param_group(group)
-
-    def param_state(self, group: dict[str, Any], p: Tensor) -> dict[str, Callable[[], Tensor]]:
-        return {
-            "z": lambda: p.detach().clone(memory_format=torch.preserve_format),
-            "exp_avg_sq": lambda: zeros_like(p),
-        }
 
     def group_scalars(self, group: dict[str, Any]) -> dict[str, float]:
         return {"k": 0.0, "weight_sum": 0.0, "lr_max": -1.0, "scheduled_lr": 0.0}
@@ -213,29 +215,35 @@ class AdamWScheduleFree(DeclaredOptimizer):
                     "AdamWScheduleFree.step() called in eval mode: call optimizer.train() "
                     "before training steps and optimizer.eval() before evaluation"
                 )
-        loss = self.run_closure(closure)
-        for group in self.param_groups:
-            params, grads, (zs, exp_avg_sqs) = self.gather(group, ("z", "exp_avg_sq"))
-            beta1, beta2 = group["betas"]
-            MF.adamw_schedule_free(
-                params,
-                grads,
-                zs,
-                exp_avg_sqs,
-                group["k"],
-                group["weight_sum"],
-                group["lr_max"],
-                group["scheduled_lr"],
-                lr=group["lr"],
-                beta1=beta1,
-                beta2=beta2,
-                eps=group["eps"],
-                weight_decay=group["weight_decay"],
-                warmup_steps=group["warmup_steps"],
-                r=group["r"],
-                weight_lr_power=group["weight_lr_power"],
-            )
-        return loss
+        return super().step(closure)
+
+    def update(
+        self,
+        group: dict[str, Any],
+        params: list[Tensor],
+        grads: list[Tensor],
+        state: dict[str, list[Tensor]],
+    ) -> None:
+        """One step of the whole group: :func:`waferopt.modern.functional.adamw_schedule_free`."""
+        beta1, beta2 = group["betas"]
+        MF.adamw_schedule_free(
+            params,
+            grads,
+            state["z"],
+            state["exp_avg_sq"],
+            group["k"],
+            group["weight_sum"],
+            group["lr_max"],
+            group["scheduled_lr"],
+            lr=group["lr"],
+            beta1=beta1,
+            beta2=beta2,
+            eps=group["eps"],
+            weight_decay=group["weight_decay"],
+            warmup_steps=group["warmup_steps"],
+            r=group["r"],
+            weight_lr_power=group["weight_lr_power"],
+        )
 
 
 def _first_decrease(sched: Any) -> tuple[int, float, float] | None:
