@@ -180,12 +180,19 @@ def test_tensor_hyperparameters_match_torch(name, ours_factory, torch_factory):
 
 def test_adagrad_foreach_path_matches_torch(monkeypatch):
     """The multi-tensor formulation (taken under torch.compile) also follows torch."""
-    from waferopt.adaptive import adagrad as module
+    from waferopt.adaptive import functional as module
+
+    def no_fused(*args, **kwargs):
+        raise AssertionError("fused=False must not take the fused kernel")
 
     options = dict(lr=0.1, lr_decay=0.02, weight_decay=0.1, eps=1e-10, maximize=True)
-    monkeypatch.setattr(module, "_hyperparameters_fuse", lambda kwargs: False)
+    monkeypatch.setattr(module, "_fused_adagrad", no_fused)
+    monkeypatch.setattr(module.F, "fused_supported", lambda params: False)
     ours = run(
-        lambda g: Adagrad(g, initial_accumulator_value=0.1, **options), torch.float64, {}, {}
+        lambda g: Adagrad(g, initial_accumulator_value=0.1, **options),
+        torch.float64,
+        {},
+        {},
     )
     monkeypatch.undo()
     ref = run(

@@ -189,3 +189,37 @@ def test_unit_interval_check():
         check_unit_interval("alpha", 1.01)
     with pytest.raises(ValueError, match="alpha"):
         check_unit_interval("alpha", "x")
+
+
+class PerShape(DeclaredOptimizer):
+    """State that depends on the parameter: a matrix keeps ``rows``, a vector ``vec``."""
+
+    param_state = (
+        StateSpec("rows", lambda p, g: torch.zeros(p.shape[:-1]), applies=lambda p: p.dim() >= 2),
+        StateSpec("vec", zeros, applies=lambda p: p.dim() < 2),
+    )
+
+    def __init__(self, params):
+        super().__init__(params, {"lr": 0.1})
+        self.seen: list[dict[str, list]] = []
+
+    def update(self, group, params, grads, state):
+        self.seen.append(state)
+        for p, g, r, v in zip(params, grads, state["rows"], state["vec"]):
+            (r if r is not None else v).add_(1.0)
+            p.sub_(g, alpha=group["lr"])
+
+
+def test_state_spec_applies_per_parameter():
+    """``applies(p)`` decides per param; the kernel gets None where a param has no entry."""
+    mat, vec = torch.nn.Parameter(torch.ones(3, 2)), torch.nn.Parameter(torch.ones(2))
+    opt = PerShape([mat, vec])
+    assert set(opt.state[mat]) == {"rows"} and opt.state[mat]["rows"].shape == (3,)
+    assert set(opt.state[vec]) == {"vec"}
+    mat.grad, vec.grad = torch.ones_like(mat), torch.ones_like(vec)
+    opt.step()
+    (state,) = opt.seen
+    assert state["rows"][0] is opt.state[mat]["rows"] and state["rows"][1] is None
+    assert state["vec"][0] is None and state["vec"][1] is opt.state[vec]["vec"]
+    assert torch.equal(opt.state[mat]["rows"], torch.ones(3))
+    assert torch.equal(opt.state[vec]["vec"], torch.ones(2))

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
-import torch
 from torch import Tensor
 
-from waferopt.core import Optimizer, check_non_negative, check_params_not_empty
-from waferopt.core import foreach as F
+from waferopt.core import (
+    DeclaredOptimizer,
+    Hyperparameter,
+    StateSpec,
+    check_non_negative,
+    check_unit_interval,
+)
 
-from ._checks import check_unit_interval
+from .functional import adadelta
 
 __all__ = ["Adadelta"]
 
 
-class Adadelta(Optimizer):
+class Adadelta(DeclaredOptimizer):
     r"""Adadelta: a learning rate from running averages of squared gradients and updates.
 
     With :math:`g' = \pm g + \lambda\theta`:
@@ -45,6 +49,14 @@ class Adadelta(Optimizer):
         Zeiler, "ADADELTA: An Adaptive Learning Rate Method", arXiv:1212.5701 (2012).
     """
 
+    hyperparameters = (
+        Hyperparameter("lr", check_non_negative),
+        Hyperparameter("rho", check_unit_interval),
+        Hyperparameter("eps", check_non_negative),
+        Hyperparameter("weight_decay", check_non_negative),
+    )
+    param_state = (StateSpec("square_avg"), StateSpec("acc_delta"))
+
     def __init__(
         self,
         params: Iterable[Tensor] | Iterable[dict[str, Any]],
@@ -56,11 +68,6 @@ class Adadelta(Optimizer):
         *,
         enable_global_step: bool = False,
     ) -> None:
-        check_non_negative("lr", lr)
-        check_unit_interval("rho", rho)
-        check_non_negative("eps", eps)
-        check_non_negative("weight_decay", weight_decay)
-        params = check_params_not_empty(params)
         defaults = {
             "lr": lr,
             "rho": rho,
@@ -68,74 +75,23 @@ class Adadelta(Optimizer):
             "weight_decay": weight_decay,
             "maximize": maximize,
         }
-        super().__init__(params, defaults, enable_global_step=enable_global_step)
+        super().__init__(params, defaults, enable_global_step)
 
-    def preinitialize(self) -> None:
-        """Create ``square_avg`` and ``acc_delta`` for every parameter that has none yet."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                state = self.state[p]
-                for key in ("square_avg", "acc_delta"):
-                    if key not in state:
-                        state[key] = torch.zeros_like(p, memory_format=torch.preserve_format)
-
-    @torch.no_grad()
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:  # type: ignore[override]
-        """Perform one optimization step (in place; creates no state).
-
-        Args:
-            closure: re-evaluates the model and returns the loss.
-        """
-        loss = F.run_closure(closure)
-        for group in self.param_groups:
-            params, grads, (square_avgs, acc_deltas) = F.collect(
-                "Adadelta", group, self.state, ("square_avg", "acc_delta")
-            )
-            if not params:
-                continue
-            if self.enable_global_step:
-                torch._foreach_add_([self.state[p]["step"] for p in params], 1.0)
-            _foreach_adadelta(
-                params,
-                grads,
-                square_avgs,
-                acc_deltas,
-                lr=group["lr"],
-                rho=group["rho"],
-                eps=group["eps"],
-                weight_decay=group["weight_decay"],
-                maximize=bool(group["maximize"]),
-            )
-        return loss
-
-
-def _foreach_adadelta(
-    params: list[Tensor],
-    grads: list[Tensor],
-    square_avgs: list[Tensor],
-    acc_deltas: list[Tensor],
-    *,
-    lr: F.Hyper,
-    rho: F.Hyper,
-    eps: F.Hyper,
-    weight_decay: F.Hyper,
-    maximize: bool,
-) -> None:
-    for p, g, v, u in F.runs([params, grads, square_avgs, acc_deltas]):
-        device = p[0].device
-        lr_, rho_, eps_, wd = (F.on_device(x, device) for x in (lr, rho, eps, weight_decay))
-        if maximize:
-            g = torch._foreach_neg(g)
-        if F.is_nonzero_or_tensor(wd):
-            g = F.added_scaled(g, p, wd)
-        F.mul_(v, rho_)
-        F.addcmul_(v, g, g, 1 - rho_)
-        # delta = sqrt((u + eps) / (v + eps)) * g: one square root instead of two
-        std = torch._foreach_add(v, eps_)
-        delta = torch._foreach_add(u, eps_)
-        torch._foreach_div_(delta, std)
-        torch._foreach_sqrt_(delta)
-        torch._foreach_mul_(delta, g)
-        F.mul_(u, rho_)
-        F.addcmul_(u, delta, delta, 1 - rho_)
-        F.add_scaled_(p, delta, -lr_)
+    def update(
+        self,
+        group: dict[str, Any],
+        params: list[Tensor],
+        grads: list[Tensor],
+        state: dict[str, list[Tensor]],
+    ) -> None:
+        adadelta(
+            params,
+            grads,
+            state["square_avg"],
+            state["acc_delta"],
+            lr=group["lr"],
+            rho=group["rho"],
+            eps=group["eps"],
+            weight_decay=group["weight_decay"],
+            maximize=bool(group["maximize"]),
+        )

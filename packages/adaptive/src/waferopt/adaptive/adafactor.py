@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from waferopt.core import Optimizer, check_non_negative, check_params_not_empty, check_sparse
-from waferopt.core import foreach as F
+from waferopt.core import DeclaredOptimizer, Hyperparameter, StateSpec, check_non_negative
+
+from .functional import LOW_PRECISION, adafactor
 
 __all__ = ["Adafactor"]
 
-_LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+def _factored(p: Tensor) -> bool:
+    """A parameter with two or more dimensions keeps a factored second moment."""
+    return p.dim() >= 2
 
 
-class Adafactor(Optimizer):
+def _zeros_shaped(shape: Any) -> Any:
+    """A state entry of zeros in ``shape(p.shape)``, float32 for a low-precision ``p``."""
+
+    def init(p: Tensor, group: Mapping[str, Any]) -> Tensor:
+        dtype = torch.float32 if p.dtype in LOW_PRECISION else p.dtype
+        return torch.zeros(shape(p.shape), dtype=dtype, device=p.device)
+
+    return init
+
+
+class Adafactor(DeclaredOptimizer):
     r"""Adafactor: Adam-like steps from a factored second moment, in sublinear memory.
 
     With :math:`t` the step (after its increment), :math:`\epsilon_1, \epsilon_2 =`
@@ -75,6 +88,17 @@ class Adafactor(Optimizer):
         ICML 2018, arXiv:1804.04235; HuggingFace ``transformers.optimization.Adafactor``.
     """
 
+    hyperparameters = (
+        Hyperparameter("lr", check_non_negative),
+        Hyperparameter("weight_decay", check_non_negative),
+    )
+    param_state = (
+        StateSpec("exp_avg_sq_row", _zeros_shaped(lambda s: s[:-1]), applies=_factored),
+        StateSpec("exp_avg_sq_col", _zeros_shaped(lambda s: s[:-2] + s[-1:]), applies=_factored),
+        StateSpec("exp_avg_sq", _zeros_shaped(lambda s: s), applies=lambda p: not _factored(p)),
+    )
+    global_step = "always"
+
     def __init__(
         self,
         params: Iterable[Tensor] | Iterable[dict[str, Any]],
@@ -120,7 +144,6 @@ class Adafactor(Optimizer):
                 "Invalid enable_global_step: Adafactor always keeps its step counter "
                 "(its second-moment decay uses it); enable_global_step=False is not supported"
             )
-        params = check_params_not_empty(params)
         defaults = {
             "lr": lr,
             "eps": tuple(float(e) for e in eps),
@@ -132,138 +155,30 @@ class Adafactor(Optimizer):
             "relative_step": relative_step,
             "warmup_init": warmup_init,
         }
-        super().__init__(params, defaults, enable_global_step=True)
+        super().__init__(params, defaults, enable_global_step)
 
-    def preinitialize(self) -> None:
-        """Create the second-moment state (and ``step``) of every parameter without it."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                state = self.state[p]
-                dtype = torch.float32 if p.dtype in _LOW_PRECISION else p.dtype
-                shape = p.shape
-                if len(shape) >= 2:
-                    if "exp_avg_sq_row" not in state:
-                        state["exp_avg_sq_row"] = torch.zeros(
-                            shape[:-1], dtype=dtype, device=p.device
-                        )
-                    if "exp_avg_sq_col" not in state:
-                        state["exp_avg_sq_col"] = torch.zeros(
-                            shape[:-2] + shape[-1:], dtype=dtype, device=p.device
-                        )
-                elif "exp_avg_sq" not in state:
-                    state["exp_avg_sq"] = torch.zeros(shape, dtype=dtype, device=p.device)
-                if "step" not in state:
-                    state["step"] = torch.tensor(0.0, dtype=torch.float32, device=p.device)
-
-    @torch.no_grad()
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:  # type: ignore[override]
-        """Perform one optimization step (in place; creates no state).
-
-        Args:
-            closure: re-evaluates the model and returns the loss.
-        """
-        loss = F.run_closure(closure)
-        for group in self.param_groups:
-            if group.get("beta1") is not None:
-                raise RuntimeError("Adafactor: beta1 must be None (no exp_avg state exists)")
-            runs: dict[tuple[torch.device, torch.dtype], list[Tensor]] = {}
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                check_sparse("Adafactor", p.grad)
-                runs.setdefault((p.device, p.dtype), []).append(p)
-            for params in runs.values():
-                self._step_run(group, params)
-        return loss
-
-    def _step_run(self, group: dict[str, Any], params: list[Tensor]) -> None:
-        """One device/dtype run of a group: the HuggingFace rule as multi-tensor ops."""
-        state = self.state
-        device, dtype = params[0].device, params[0].dtype
-        low = dtype in _LOW_PRECISION
-        work_dtype = torch.float32 if low else dtype
-        grads: list[Tensor] = [p.grad for p in params]  # type: ignore[misc]
-        if low:
-            grads = [g.float() for g in grads]
-            thetas = [p.float() for p in params]
-        else:
-            thetas = list(params)
-        steps = [state[p]["step"] for p in params]
-        eps1, eps2 = group["eps"]
-        lr = F.on_device(group["lr"], device)
-        decay_rate = F.on_device(group["decay_rate"], device)
-        clip = F.on_device(group["clip_threshold"], device)
-        wd = F.on_device(group["weight_decay"], device)
-
-        torch._foreach_add_(steps, 1.0)
-        t = [s.to(work_dtype) for s in steps]
-
-        # step size alpha_t, one 0-d tensor per parameter (or one number for all)
-        rel: F.Hyper | list[Tensor]
-        if group["relative_step"]:
-            min_step = torch._foreach_mul(t, 1e-6) if group["warmup_init"] else None
-            rel = list(torch._foreach_rsqrt(t))
-            if min_step is not None:
-                rel = list(torch._foreach_minimum(rel, min_step))
-            else:
-                torch._foreach_clamp_max_(rel, 1e-2)
-        else:
-            rel = lr
-        alpha: F.Hyper | list[Tensor]
-        if group["scale_parameter"]:
-            alpha = list(torch._foreach_norm(thetas))
-            torch._foreach_mul_(alpha, [1.0 / math.sqrt(max(p.numel(), 1)) for p in params])
-            torch._foreach_clamp_min_(alpha, eps2)
-            torch._foreach_mul_(alpha, rel)  # type: ignore[arg-type]
-        else:
-            alpha = rel
-
-        # beta2_t = 1 - t^decay_rate and 1 - beta2_t = t^decay_rate
-        one_minus_beta2: F.TensorList
-        if isinstance(decay_rate, Tensor):
-            one_minus_beta2 = [torch.pow(ti, decay_rate) for ti in t]
-        else:
-            one_minus_beta2 = torch._foreach_pow(t, decay_rate)
-        beta2 = torch._foreach_neg(one_minus_beta2)
-        torch._foreach_add_(beta2, 1.0)
-
-        sq = torch._foreach_mul(grads, grads)  # type: ignore[arg-type]
-        torch._foreach_add_(sq, eps1)
-        updates: list[Tensor] = []
-        for i, p in enumerate(params):
-            s = state[p]
-            if p.dim() >= 2:
-                row, col = s["exp_avg_sq_row"], s["exp_avg_sq_col"]
-                row.mul_(beta2[i]).addcmul_(sq[i].mean(dim=-1), one_minus_beta2[i])
-                col.mul_(beta2[i]).addcmul_(sq[i].mean(dim=-2), one_minus_beta2[i])
-                r_factor = row.div(row.mean(dim=-1, keepdim=True)).rsqrt_().unsqueeze(-1)
-                c_factor = col.unsqueeze(-2).rsqrt()
-                update = torch.mul(r_factor, c_factor).mul_(grads[i])
-            else:
-                v = s["exp_avg_sq"]
-                v.mul_(beta2[i]).addcmul_(sq[i], one_minus_beta2[i])
-                update = v.rsqrt().mul_(grads[i])
-            updates.append(update)
-
-        # u / max(1, RMS(u) / clip_threshold), then scaled by alpha_t
-        denom = torch._foreach_norm(updates)
-        torch._foreach_mul_(denom, [1.0 / math.sqrt(max(p.numel(), 1)) for p in params])
-        torch._foreach_div_(denom, clip)  # type: ignore[arg-type]
-        torch._foreach_clamp_min_(denom, 1.0)
-        torch._foreach_div_(updates, denom)
-        torch._foreach_mul_(updates, alpha)  # type: ignore[arg-type]
-
-        if F.is_nonzero_or_tensor(wd):
-            # theta <- theta - wd * alpha_t * theta
-            if isinstance(alpha, (list, tuple)):
-                if isinstance(wd, Tensor):
-                    shrink = torch._foreach_mul(alpha, -wd)
-                else:
-                    shrink = torch._foreach_mul(alpha, -float(wd))
-                torch._foreach_add_(shrink, 1.0)
-                torch._foreach_mul_(thetas, shrink)
-            else:
-                torch._foreach_mul_(thetas, 1 - wd * alpha)
-        torch._foreach_sub_(thetas, updates)
-        if low:
-            torch._foreach_copy_(params, thetas)
+    def update(
+        self,
+        group: dict[str, Any],
+        params: list[Tensor],
+        grads: list[Tensor],
+        state: dict[str, list[Tensor]],
+    ) -> None:
+        if group.get("beta1") is not None:
+            raise RuntimeError("Adafactor: beta1 must be None (no exp_avg state exists)")
+        adafactor(
+            params,
+            grads,
+            state["exp_avg_sq_row"],
+            state["exp_avg_sq_col"],
+            state["exp_avg_sq"],
+            state["step"],
+            lr=group["lr"],
+            eps=group["eps"],
+            clip_threshold=group["clip_threshold"],
+            decay_rate=group["decay_rate"],
+            weight_decay=group["weight_decay"],
+            scale_parameter=group["scale_parameter"],
+            relative_step=group["relative_step"],
+            warmup_init=group["warmup_init"],
+        )

@@ -98,11 +98,16 @@ class StateSpec:
         name: the key in ``optimizer.state[p]`` (and in the state dict).
         init: ``init(p, group)`` returns its starting value (:func:`zeros`, :func:`scalar`).
         when: ``when(group)`` says whether params of that group keep it (default: all).
+        applies: ``applies(p)`` says whether the parameter ``p`` keeps it (default: every
+            param of the group); for state that depends on the parameter's shape, such as
+            Adafactor's factored moments of a matrix. The kernel then receives ``None``
+            in that entry's list for the params without it.
     """
 
     name: str
     init: StateInit = zeros
     when: Callable[[Mapping[str, Any]], bool] | None = None
+    applies: Callable[[Tensor], bool] | None = None
 
 
 class DeclaredOptimizer(Optimizer):
@@ -176,7 +181,7 @@ class DeclaredOptimizer(Optimizer):
             for p in group["params"]:
                 st = self.state[p]
                 for spec in specs:
-                    if spec.name not in st:
+                    if spec.name not in st and (spec.applies is None or spec.applies(p)):
                         st[spec.name] = spec.init(p, group)
 
     # ------------------------------------------------------------------ step
@@ -191,7 +196,8 @@ class DeclaredOptimizer(Optimizer):
         """Update ``params`` (one device and dtype, all with a gradient) in place.
 
         ``state`` maps each state key the params hold (``step`` included, already
-        advanced for this step, when kept) to the list of their tensors. Calls the
+        advanced for this step, when kept) to the list of their tensors (``None`` for a
+        param that an entry with :attr:`StateSpec.applies` leaves out). Calls the
         family's functional kernel with the group's hyperparameters.
         """
 
@@ -217,12 +223,18 @@ class DeclaredOptimizer(Optimizer):
                     check_sparse(name, g)
             states = [self.state[p] for p in params]
             first = states[0]
-            keys = [s.name for s in self.state_specs(group) if s.name in first]
+            specs = self.state_specs(group)
+            keys = [s.name for s in specs if s.applies is None and s.name in first]
+            lists = [[s[k] for s in states] for k in keys]
+            for spec in specs:  # per-param entries: None where a param has none
+                if spec.applies is not None:
+                    keys.append(spec.name)
+                    lists.append([s.get(spec.name) for s in states])
             if "step" in first:
                 steps = [s["step"] for s in states]
                 torch._foreach_add_(steps, 1.0)
                 keys.append("step")
-            lists = [[s[k] for s in states] for k in keys]
+                lists.append(steps)
             for run in group_by_device_and_dtype([params, grads, *lists]):
                 self.update(group, run[0], run[1], dict(zip(keys, run[2:])))
         return loss

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
-import torch
 from torch import Tensor
 
-from waferopt.core import Optimizer, check_betas, check_non_negative, check_params_not_empty
-from waferopt.core import foreach as F
+from waferopt.core import (
+    DeclaredOptimizer,
+    Hyperparameter,
+    StateSpec,
+    check_betas,
+    check_non_negative,
+)
+from waferopt.core.authoring import zeros
+
+from .functional import lion
 
 __all__ = ["Lion"]
 
 
-class Lion(Optimizer):
+class Lion(DeclaredOptimizer):
     r"""Lion (EvoLved Sign Momentum): the sign of an interpolated momentum.
 
     .. math::
@@ -43,6 +50,13 @@ class Lion(Optimizer):
         arXiv:2302.06675 (Algorithm 2).
     """
 
+    hyperparameters = (
+        Hyperparameter("lr", check_non_negative),
+        Hyperparameter("betas", check_betas),
+        Hyperparameter("weight_decay", check_non_negative),
+    )
+    param_state = (StateSpec("exp_avg", zeros),)
+
     def __init__(
         self,
         params: Iterable[Tensor] | Iterable[dict[str, Any]],
@@ -52,67 +66,24 @@ class Lion(Optimizer):
         *,
         enable_global_step: bool = False,
     ) -> None:
-        check_non_negative("lr", lr)
-        check_betas("betas", betas)
-        check_non_negative("weight_decay", weight_decay)
-        params = check_params_not_empty(params)
-        defaults = {"lr": lr, "betas": tuple(betas), "weight_decay": weight_decay}
-        super().__init__(params, defaults, enable_global_step=enable_global_step)
+        betas = tuple(betas) if isinstance(betas, list) else betas
+        defaults = {"lr": lr, "betas": betas, "weight_decay": weight_decay}
+        super().__init__(params, defaults, enable_global_step)
 
-    def preinitialize(self) -> None:
-        """Create ``exp_avg`` for every parameter that has none yet."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                state = self.state[p]
-                if "exp_avg" not in state:
-                    state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-
-    @torch.no_grad()
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:  # type: ignore[override]
-        """Perform one optimization step (in place; creates no state).
-
-        Args:
-            closure: re-evaluates the model and returns the loss.
-        """
-        loss = F.run_closure(closure)
-        for group in self.param_groups:
-            params, grads, (exp_avgs,) = F.collect("Lion", group, self.state, ("exp_avg",))
-            if not params:
-                continue
-            if self.enable_global_step:
-                torch._foreach_add_([self.state[p]["step"] for p in params], 1.0)
-            beta1, beta2 = group["betas"]
-            _foreach_lion(
-                params,
-                grads,
-                exp_avgs,
-                lr=group["lr"],
-                beta1=beta1,
-                beta2=beta2,
-                weight_decay=group["weight_decay"],
-            )
-        return loss
-
-
-def _foreach_lion(
-    params: list[Tensor],
-    grads: list[Tensor],
-    exp_avgs: list[Tensor],
-    *,
-    lr: F.Hyper,
-    beta1: F.Hyper,
-    beta2: F.Hyper,
-    weight_decay: F.Hyper,
-) -> None:
-    for p, g, m in F.runs([params, grads, exp_avgs]):
-        device = p[0].device
-        lr_, b1, b2, wd = (F.on_device(x, device) for x in (lr, beta1, beta2, weight_decay))
-        if F.is_nonzero_or_tensor(wd):
-            F.mul_(p, 1 - lr_ * wd)
-        # c = beta1 * m + (1 - beta1) * g, as one lerp into a fresh list
-        c = [x.clone() for x in m] if isinstance(b1, Tensor) else torch._foreach_lerp(m, g, 1 - b1)
-        if isinstance(b1, Tensor):
-            F.lerp_(c, g, 1 - b1)
-        torch._foreach_sign_(c)
-        F.add_scaled_(p, c, -lr_)
-        F.lerp_(m, g, 1 - b2)
+    def update(
+        self,
+        group: dict[str, Any],
+        params: list[Tensor],
+        grads: list[Tensor],
+        state: dict[str, list[Tensor]],
+    ) -> None:
+        beta1, beta2 = group["betas"]
+        lion(
+            params,
+            grads,
+            state["exp_avg"],
+            lr=group["lr"],
+            beta1=beta1,
+            beta2=beta2,
+            weight_decay=group["weight_decay"],
+        )

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from waferopt.core import Optimizer, check_non_negative, check_params_not_empty
-from waferopt.core import foreach as F
+from waferopt.core import DeclaredOptimizer, Hyperparameter, StateSpec, check_non_negative
+from waferopt.core.authoring import zeros
+
+from .functional import rprop
 
 __all__ = ["Rprop"]
 
@@ -20,7 +22,31 @@ def _number(name: str, value: Any) -> float:
     return float(value)
 
 
-class Rprop(Optimizer):
+def _pair(name: str, value: Any, what: str) -> tuple[float, float]:
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise ValueError(f"Invalid {name}: expected a pair {what}, got {value!r}")
+    return _number(f"{name}[0]", value[0]), _number(f"{name}[1]", value[1])
+
+
+def _check_etas(name: str, etas: Any) -> None:
+    etaminus, etaplus = _pair(name, etas, "(etaminus, etaplus)")
+    if not 0.0 < etaminus < 1.0 < etaplus:
+        raise ValueError(f"Invalid {name}: {etas!r} (expected 0 < etaminus < 1 < etaplus)")
+
+
+def _check_step_sizes(name: str, step_sizes: Any) -> None:
+    smin, smax = _pair(name, step_sizes, "(min, max)")
+    if not 0.0 <= smin <= smax:
+        raise ValueError(f"Invalid {name}: {step_sizes!r} (expected 0 <= min <= max)")
+
+
+def _filled_with_lr(p: Tensor, group: Mapping[str, Any]) -> Tensor:
+    """The initial step size: ``lr`` in every coordinate, in ``p``'s dtype."""
+    step_size = torch.empty_like(p, memory_format=torch.preserve_format)
+    return step_size.copy_(torch.as_tensor(group["lr"], dtype=p.dtype))
+
+
+class Rprop(DeclaredOptimizer):
     r"""Rprop (resilient backpropagation): per-coordinate step sizes driven by sign agreement.
 
     With :math:`s = g \cdot g_{\text{prev}}` per coordinate:
@@ -57,6 +83,13 @@ class Rprop(Optimizer):
         Learning: The RPROP Algorithm", IEEE ICNN 1993.
     """
 
+    hyperparameters = (
+        Hyperparameter("lr", check_non_negative),
+        Hyperparameter("etas", _check_etas),
+        Hyperparameter("step_sizes", _check_step_sizes),
+    )
+    param_state = (StateSpec("prev", zeros), StateSpec("step_size", _filled_with_lr))
+
     def __init__(
         self,
         params: Iterable[Tensor] | Iterable[dict[str, Any]],
@@ -66,84 +99,31 @@ class Rprop(Optimizer):
         *,
         enable_global_step: bool = False,
     ) -> None:
-        check_non_negative("lr", lr)
-        if not isinstance(etas, (list, tuple)) or len(etas) != 2:
-            raise ValueError(f"Invalid etas: expected a pair (etaminus, etaplus), got {etas!r}")
-        etaminus, etaplus = _number("etas[0]", etas[0]), _number("etas[1]", etas[1])
-        if not 0.0 < etaminus < 1.0 < etaplus:
-            raise ValueError(f"Invalid etas: {etas!r} (expected 0 < etaminus < 1 < etaplus)")
-        if not isinstance(step_sizes, (list, tuple)) or len(step_sizes) != 2:
-            raise ValueError(f"Invalid step_sizes: expected a pair (min, max), got {step_sizes!r}")
-        smin = _number("step_sizes[0]", step_sizes[0])
-        smax = _number("step_sizes[1]", step_sizes[1])
-        if not 0.0 <= smin <= smax:
-            raise ValueError(f"Invalid step_sizes: {step_sizes!r} (expected 0 <= min <= max)")
-        params = check_params_not_empty(params)
-        defaults = {"lr": lr, "etas": (etaminus, etaplus), "step_sizes": (smin, smax)}
-        super().__init__(params, defaults, enable_global_step=enable_global_step)
+        _check_etas("etas", etas)
+        _check_step_sizes("step_sizes", step_sizes)
+        defaults = {
+            "lr": lr,
+            "etas": (float(etas[0]), float(etas[1])),
+            "step_sizes": (float(step_sizes[0]), float(step_sizes[1])),
+        }
+        super().__init__(params, defaults, enable_global_step)
 
-    def preinitialize(self) -> None:
-        """Create ``prev`` and ``step_size`` for every parameter that has none yet."""
-        for group in self.param_groups:
-            lr = group["lr"]
-            for p in group["params"]:
-                state = self.state[p]
-                if "prev" not in state:
-                    state["prev"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                if "step_size" not in state:
-                    step_size = torch.empty_like(p, memory_format=torch.preserve_format)
-                    step_size.copy_(torch.as_tensor(lr, dtype=p.dtype))
-                    state["step_size"] = step_size
-
-    @torch.no_grad()
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:  # type: ignore[override]
-        """Perform one optimization step (in place; creates no state; rewrites ``p.grad``).
-
-        Args:
-            closure: re-evaluates the model and returns the loss.
-        """
-        loss = F.run_closure(closure)
-        for group in self.param_groups:
-            params, grads, (prevs, step_sizes) = F.collect(
-                "Rprop", group, self.state, ("prev", "step_size")
-            )
-            if not params:
-                continue
-            if self.enable_global_step:
-                torch._foreach_add_([self.state[p]["step"] for p in params], 1.0)
-            etaminus, etaplus = group["etas"]
-            step_size_min, step_size_max = group["step_sizes"]
-            _foreach_rprop(
-                params,
-                grads,
-                prevs,
-                step_sizes,
-                etaminus=etaminus,
-                etaplus=etaplus,
-                step_size_min=step_size_min,
-                step_size_max=step_size_max,
-            )
-        return loss
-
-
-def _foreach_rprop(
-    params: list[Tensor],
-    grads: list[Tensor],
-    prevs: list[Tensor],
-    step_sizes: list[Tensor],
-    *,
-    etaminus: float,
-    etaplus: float,
-    step_size_min: float,
-    step_size_max: float,
-) -> None:
-    for p, g, prev, delta in F.runs([params, grads, prevs, step_sizes]):
-        agreement = torch._foreach_mul(g, prev)
-        for s, d, gi in zip(agreement, delta, g):
-            neg = s.lt(0)
-            # f = etaplus where s > 0, etaminus where s < 0, 1 elsewhere (exact constants)
-            f = torch.where(s.gt(0), etaplus, torch.where(neg, etaminus, s.new_ones(())))
-            d.mul_(f).clamp_(step_size_min, step_size_max)
-            gi.masked_fill_(neg, 0)  # Cerebras: written into p.grad
-        torch._foreach_addcmul_(p, torch._foreach_sign(g), delta, value=-1)
-        torch._foreach_copy_(prev, g)
+    def update(
+        self,
+        group: dict[str, Any],
+        params: list[Tensor],
+        grads: list[Tensor],
+        state: dict[str, list[Tensor]],
+    ) -> None:
+        etaminus, etaplus = group["etas"]
+        step_size_min, step_size_max = group["step_sizes"]
+        rprop(
+            params,
+            grads,
+            state["prev"],
+            state["step_size"],
+            etaminus=etaminus,
+            etaplus=etaplus,
+            step_size_min=step_size_min,
+            step_size_max=step_size_max,
+        )
