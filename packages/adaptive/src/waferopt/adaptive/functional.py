@@ -94,11 +94,11 @@ def adagrad(
             _fused_adagrad(
                 *run,
                 lr=lr,
-                lr_decay=lr_decay,
-                weight_decay=weight_decay,
-                eps=eps,
+                lr_decay=float(lr_decay),
+                weight_decay=float(weight_decay),
+                eps=float(eps),
                 maximize=maximize,
-            )  # type: ignore[arg-type]
+            )
         else:
             _foreach_adagrad(
                 *run,
@@ -263,7 +263,7 @@ def adafactor(
     lists = [params, grads, list(exp_avg_sq_rows), list(exp_avg_sq_cols), list(exp_avg_sqs), steps]
     for run in F.group_by_device_and_dtype(lists):  # type: ignore[arg-type]
         _adafactor_run(
-            *run,
+            *run,  # type: ignore[arg-type]
             lr=lr,
             eps=eps,
             clip_threshold=clip_threshold,
