@@ -16,10 +16,10 @@ torch.manual_seed(0)
 x = torch.randn(64, 4); y = x @ torch.randn(4, 1)
 model = torch.nn.Linear(4, 1)
 opt = optim.configure_optimizer("adan", model.parameters(), learning_rate=0.05, weight_decay=0.01)
-sched = optim.configure_scheduler(opt, {"WarmupStableDecayLR": {
-    "peak_learning_rate": 0.05, "warmup_steps": 5, "stable_steps": 30, "decay_steps": 15}})
-legacy = optim.configure_lr_scheduler(opt, {"scheduler": "WarmupStableDecay",
-    "peak_learning_rate": 0.05, "warmup_steps": 5, "stable_steps": 30, "decay_steps": 15})
+sched = optim.configure_scheduler(opt, {"RexLR": {
+    "initial_learning_rate": 0.05, "total_iters": 50}})
+legacy = optim.configure_lr_scheduler(opt, {"scheduler": "Rex",
+    "initial_learning_rate": 0.05, "total_iters": 50})
 losses, lrs = [], []
 for _ in range(50):
     opt.zero_grad()
@@ -29,7 +29,7 @@ for _ in range(50):
     losses.append(loss.item()); lrs.append(float(opt.param_groups[0]["lr"]))
 print(json.dumps({"optimizer": type(opt).__module__ + "." + type(opt).__name__,
                   "scheduler": type(sched).__name__, "legacy": type(legacy).__name__,
-                  "alias": optim.lr_scheduler.WSDLR.__name__,
+                  "alias": optim.lr_scheduler.ReflectedExponentialLR.__name__,
                   "losses": losses, "lrs": lrs}))
 """
 
@@ -44,15 +44,12 @@ def env(make_env):
 def test_found_by_name_once_installed(env) -> None:
     out = env.json(USE)
     assert out["optimizer"] == "waferopt_example_plugin.adan.Adan"
-    assert out["scheduler"] == out["legacy"] == out["alias"] == "WarmupStableDecayLR"
+    assert out["scheduler"] == out["legacy"] == out["alias"] == "RexLR"
     assert out["losses"][-1] < 0.25 * out["losses"][0]
-    lrs = out["lrs"]  # after k steps: warmup to the peak at 5, flat to 35, cooldown to 0 at 50
-    assert lrs[3] == pytest.approx(0.04) and lrs[4] == pytest.approx(0.05) == lrs[33]
-    assert (
-        lrs[34] == pytest.approx(0.05)
-        and lrs[35] < 0.05
-        and lrs[-1] == pytest.approx(0.0, abs=1e-9)
-    )
+    lrs = out["lrs"]  # after k steps: REX (Chen et al. 2022) from 0.05 to 0 at step 50
+    rex = [0.05 * (1 - k / 50) / (0.5 + 0.5 * (1 - k / 50)) for k in range(1, 51)]
+    assert lrs == pytest.approx(rex, rel=1e-6, abs=1e-9)
+    assert lrs[-1] == pytest.approx(0.0, abs=1e-9)
 
 
 def test_listed_by_waferopt_plugins(env) -> None:
@@ -60,7 +57,7 @@ def test_listed_by_waferopt_plugins(env) -> None:
     assert proc.returncode == 0, proc.stderr
     rows = {line.split()[0]: line for line in proc.stdout.splitlines()[2:] if line.strip()}
     assert "waferopt-example-plugin" in rows["Adan"] and "optimizer" in rows["Adan"]
-    assert "lr_scheduler" in rows["WarmupStableDecayLR"] and "WSDLR" in rows["WarmupStableDecayLR"]
+    assert "lr_scheduler" in rows["RexLR"] and "ReflectedExponentialLR" in rows["RexLR"]
 
 
 def test_plugin_tests_pass_where_installed(env, work) -> None:

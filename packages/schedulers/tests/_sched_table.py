@@ -5,20 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import waferopt.schedulers as S
+from waferopt.schedulers.shapes import SCHEDULES
 
 # name -> (LR kwargs, WD kwargs, generic kwargs); the generic class also takes param_group_key.
 SHAPES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {}
 
 
-_LR_TO_GENERIC = {
-    "initial_learning_rate": "initial_val",
-    "end_learning_rate": "end_val",
-    "learning_rate": "val",
-    "learning_rates": "vals",
-    "base_lr": "base_val",
-    "max_lr": "max_val",
-    "lr_lambda": "val_lambda",
-}
+# The LR classes' argument names -> the generic names, as the shapes declare them.
+_LR_TO_GENERIC = {a.lr_name: a.name for s in SCHEDULES for a in s.args if a.lr_name}
 
 
 def _add(shape: str, lr: dict[str, Any]) -> None:
@@ -63,6 +57,18 @@ _add(
 _add(
     "OneCycle",
     {"initial_learning_rate": 0.004, "max_lr": 0.1, "total_steps": 60, "three_phase": True},
+)
+_add(
+    "WarmupStableDecay",
+    {
+        "max_lr": 0.1,
+        "warmup_steps": 5,
+        "stable_steps": 7,
+        "decay_steps": 11,
+        "initial_learning_rate": 0.01,
+        "end_learning_rate": 0.001,
+        "decay_shape": "cosine",
+    },
 )
 
 LR_NAMES = {

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from waferopt_example_plugin import Adan, WarmupStableDecayLR
+from waferopt_example_plugin import Adan, RexLR, RexScheduler, RexWD
 
 from waferopt.core.testing import ErrorInput, OptimizerInfo, SchedulerInfo, conformance_tests
 
-WSD = {"peak_learning_rate": 0.1, "warmup_steps": 3, "stable_steps": 2, "decay_steps": 4}
+REX = {"initial_val": 0.1, "total_iters": 6}
+REX_LR = {"initial_learning_rate": 0.1, "total_iters": 6}
 
 TestConformance = conformance_tests(
     optimizers=[
@@ -26,9 +27,16 @@ TestConformance = conformance_tests(
     ],
     schedulers=[
         SchedulerInfo(
-            WarmupStableDecayLR,
-            configs=[WSD, {**WSD, "decay_shape": "cosine", "end_learning_rate": 1e-3}],
-            error_inputs=[ErrorInput({**WSD, "decay_shape": "exp"}, match="decay_shape")],
-        )
+            RexLR,
+            configs=[REX_LR, {**REX_LR, "end_learning_rate": 1e-3}],
+            error_inputs=[ErrorInput({**REX_LR, "total_iters": 0}, match="total_iters")],
+        ),
+        SchedulerInfo(RexWD, configs=[REX], compile=False),
+        SchedulerInfo(
+            RexScheduler,
+            configs=[{"param_group_key": "momentum", **REX}],
+            group_defaults={"momentum": 0.9},
+            compile=False,
+        ),
     ],
 )

@@ -50,13 +50,16 @@ _WD = [
     "ScalePerParamWD",
 ]
 
+# First-party schedulers beyond the spec.
+_EXTRA_SCHEDULERS = ["WarmupStableDecayLR", "WarmupStableDecayWD"]
+
 FIRST_PARTY: dict[str, tuple[str, ...]] = {
     "waferopt-sgd": ("SGD", "ASGD"),
     "waferopt-adam": ("AdamBase", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "Lamb"),
     "waferopt-adaptive": ("Adadelta", "Adagrad", "Adafactor", "RMSprop"),
     "waferopt-sign": ("Lion", "Rprop"),
     "waferopt-modern": ("Muon", "AdamWScheduleFree", "Prodigy", "AdEMAMix"),
-    "waferopt-schedulers": tuple(_LR + _WD),
+    "waferopt-schedulers": tuple(_LR + _WD + _EXTRA_SCHEDULERS),
 }
 
 SPEC_OPTIMIZERS: tuple[str, ...] = tuple(

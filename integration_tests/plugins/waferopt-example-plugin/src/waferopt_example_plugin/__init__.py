@@ -1,4 +1,4 @@
-"""An example third-party waferopt plugin: the Adan optimizer and a WSD schedule.
+"""An example third-party waferopt plugin: the Adan optimizer and the REX schedule.
 
 It is the template a plugin author copies. Nothing in waferopt names this
 package: its ``pyproject.toml`` declares an entry point in the group
@@ -9,8 +9,8 @@ package: its ``pyproject.toml`` declares an entry point in the group
 from __future__ import annotations
 
 from .adan import Adan
-from .wsd import WarmupStableDecayLR
+from .rex import RexLR, RexScheduler, RexWD
 
 __version__ = "0.1.0"
 
-__all__ = ["Adan", "WarmupStableDecayLR", "__version__"]
+__all__ = ["Adan", "RexLR", "RexScheduler", "RexWD", "__version__"]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from waferopt.core import Kind, Registration, hookimpl
 
+_REX = "Reflected-exponential decay for budgeted training (REX, Chen et al. 2022)"
+
 
 @hookimpl
 def register_optimizers() -> list[Registration]:
@@ -23,12 +25,22 @@ def register_optimizers() -> list[Registration]:
 
 @hookimpl
 def register_schedulers() -> list[Registration]:
+    module = "waferopt_example_plugin.rex"
     return [
         Registration(
-            "WarmupStableDecayLR",
+            "RexLR",
             Kind.LR_SCHEDULER,
-            "waferopt_example_plugin.wsd:WarmupStableDecayLR",
-            aliases=("WSDLR",),
-            description="Linear warmup, constant, then a 1-sqrt / linear / cosine cooldown",
-        )
+            f"{module}:RexLR",
+            aliases=("ReflectedExponentialLR",),
+            description=f"{_REX} (learning rate)",
+        ),
+        Registration(
+            "RexWD", Kind.WD_SCHEDULER, f"{module}:RexWD", description=f"{_REX} (weight decay)"
+        ),
+        Registration(
+            "RexScheduler",
+            Kind.SCHEDULER,
+            f"{module}:RexScheduler",
+            description=f"{_REX} (any param-group key)",
+        ),
     ]

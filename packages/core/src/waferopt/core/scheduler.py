@@ -1,12 +1,29 @@
-"""Generic schedulers: a value in closed form of the step count, bound to a param-group key."""
+"""Generic schedulers: a value in closed form of the step count, bound to a param-group key.
+
+This module holds the machinery every scheduler shares: the step counter, the
+matching of param groups by tags, the writing of values into the groups, the
+checkpoint format, and the two ways a step is evaluated:
+
+* **eager** (the usual case): the closed form is evaluated on the host in Python
+  floats and each matching group's 0-d tensor is updated with one ``fill_`` (one
+  kernel on a GPU, no host sync);
+* **traced** (under ``torch.compile`` or while a CUDA graph is being captured): the
+  closed form is evaluated with tensor operations from the step counter, a 0-d
+  ``int64`` tensor, so that the graph does not depend on the step's value.
+
+Both give the same value to float32 rounding. A scheduler written the spec's way
+(a subclass defining ``_get_closed_form`` with tensor ops) always takes the traced
+path; one written with :mod:`waferopt.core.schedule` (a formula that accepts a
+Python float or a tensor) takes both.
+"""
 
 from __future__ import annotations
 
 import abc
 import re
 import warnings
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar
 
 import torch
 
@@ -16,6 +33,8 @@ __all__ = [
     "LRScheduler",
     "Scheduler",
     "WeightDecayScheduler",
+    "normalize_tags",
+    "parse_group_key",
     "read_group_value",
     "write_group_value",
 ]
@@ -23,7 +42,13 @@ __all__ = [
 _KEY_RE = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:\[(?P<index>\d+)\])?$")
 
 
-def _parse_key(key: str) -> tuple[str, int | None]:
+def parse_group_key(key: str) -> tuple[str, int | None]:
+    """Split a param-group key into ``(name, index)``: ``"lr"`` -> ``("lr", None)``,
+    ``"betas[0]"`` -> ``("betas", 0)``.
+
+    Raises:
+        ValueError: ``key`` is not a group key nor an element of one.
+    """
     match = _KEY_RE.match(key) if isinstance(key, str) else None
     if match is None:
         raise ValueError(
@@ -34,9 +59,12 @@ def _parse_key(key: str) -> tuple[str, int | None]:
     return match.group("name"), None if index is None else int(index)
 
 
+_parse_key = parse_group_key  # the name of the first release
+
+
 def read_group_value(group: dict[str, Any], key: str) -> Any:
     """Read ``group[key]``; ``key`` may address a sequence element (``"betas[0]"``)."""
-    name, index = _parse_key(key)
+    name, index = parse_group_key(key)
     if name not in group:
         raise KeyError(f"param group has no key {name!r} (it has {sorted(group)})")
     value = group[name]
@@ -47,27 +75,37 @@ def read_group_value(group: dict[str, Any], key: str) -> Any:
     return value[index]
 
 
-def write_group_value(group: dict[str, Any], key: str, value: torch.Tensor) -> torch.Tensor:
-    """Write a 0-d tensor into ``group[key]``: in place where a tensor is already there.
-
-    Returns the tensor the group holds afterwards.
-    """
-    name, index = _parse_key(key)
-    current = read_group_value(group, key)
-    if isinstance(current, torch.Tensor) and current.dim() == 0:
-        current.copy_(value)
-        return current
-    fresh = value.detach().clone()
+def _store(group: dict[str, Any], name: str, index: int | None, fresh: Any) -> None:
     if index is None:
         group[name] = fresh
     else:
         seq = list(group[name])
         seq[index] = fresh
         group[name] = type(group[name])(seq) if isinstance(group[name], tuple) else seq
+
+
+def write_group_value(group: dict[str, Any], key: str, value: torch.Tensor) -> torch.Tensor:
+    """Write a 0-d tensor into ``group[key]``: in place where a tensor is already there.
+
+    Returns the tensor the group holds afterwards.
+    """
+    name, index = parse_group_key(key)
+    current = read_group_value(group, key)
+    if isinstance(current, torch.Tensor) and current.dim() == 0:
+        current.copy_(value)
+        return current
+    fresh = value.detach().clone()
+    _store(group, name, index, fresh)
     return fresh
 
 
-def _normalize_scheduler_tags(tags: Any) -> set | None:
+def normalize_tags(tags: Any) -> set[Any] | None:
+    """``param_group_tags`` as a set: ``None`` stays ``None`` (every group), a list,
+    tuple or set becomes a set, any other value ``v`` becomes ``{v}``.
+
+    Raises:
+        ValueError: the collection holds duplicates.
+    """
     if tags is None:
         return None
     if isinstance(tags, (list, tuple, set, frozenset)):
@@ -78,12 +116,37 @@ def _normalize_scheduler_tags(tags: Any) -> set | None:
     return {tags}
 
 
+_normalize_scheduler_tags = normalize_tags  # the name of the first release
+
+
+def group_matches(tags: set[Any] | None, group: dict[str, Any]) -> bool:
+    """Whether a scheduler with ``tags`` (normalised) applies to ``group``: every group
+    when ``tags`` is None, else the groups whose ``tags`` intersect them."""
+    if tags is None:
+        return True
+    own = group.get("tags")
+    if not own:
+        return False
+    if not isinstance(own, (set, frozenset, list, tuple)):
+        own = {own}
+    return bool(tags & set(own))
+
+
 def _snapshot(value: Any) -> Any:
     if isinstance(value, torch.Tensor):
         return value.detach().clone()
     if isinstance(value, list):
         return [_snapshot(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _snapshot(v) for k, v in value.items()}
     return value
+
+
+def _host_step_allowed(scheduler: Scheduler) -> bool:
+    """Not traced by dynamo, not captured in a CUDA graph: Python may read and branch."""
+    if torch.compiler.is_compiling():
+        return False
+    return not (scheduler._on_cuda and torch.cuda.is_current_stream_capturing())
 
 
 class Scheduler(abc.ABC):
@@ -98,7 +161,13 @@ class Scheduler(abc.ABC):
     Subclasses define :attr:`param_group_key` and :meth:`_get_closed_form`, which
     returns the value at ``self.last_epoch`` using tensor operations only (no
     ``.item()``, no Python branch on tensor values). They set their own attributes
-    before calling ``super().__init__``, which evaluates the value at step 0.
+    before calling ``super().__init__``, which evaluates the value at step 0. (The
+    public way to write a schedule once and get its LR, weight-decay and any-key
+    classes, with a fast eager step, is :mod:`waferopt.core.schedule`.)
+
+    Checkpoints: :meth:`state_dict` holds :attr:`state_keys` (the step machinery)
+    and the class's declared hyperparameters (:meth:`hyperparameter_names`); private
+    attributes are never saved.
 
     Args:
         optimizer: the waferopt optimizer whose param groups to drive.
@@ -112,6 +181,30 @@ class Scheduler(abc.ABC):
     value_dtype: torch.dtype = torch.float32
     """dtype of the values written into the param groups."""
 
+    state_keys: ClassVar[tuple[str, ...]] = (
+        "total_iters",
+        "param_group_tags",
+        "_last_value",
+        "last_epoch",
+        "_step_count",
+        "_get_called_within_step",
+    )
+    """The keys of :meth:`state_dict` every scheduler has (semantics.md §3)."""
+
+    hyperparameters: ClassVar[tuple[str, ...] | None] = None
+    """Attribute names saved besides :attr:`state_keys`; ``None`` (a class written the
+    spec's way) saves the public attributes the subclass set."""
+
+    _host_form: ClassVar[bool] = False
+    """Whether :meth:`_value_host` evaluates the closed form in Python floats (set by
+    :mod:`waferopt.core.schedule`; a subclass overriding ``_get_closed_form`` loses it)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__
+        if ("_get_closed_form" in own or "_values_per_group" in own) and "_value_host" not in own:
+            cls._host_form = False
+
     def __init__(
         self,
         optimizer: Optimizer,
@@ -120,9 +213,16 @@ class Scheduler(abc.ABC):
         param_group_tags: Any = None,
     ) -> None:
         if not isinstance(optimizer, Optimizer):
+            kind = f"{type(optimizer).__module__}.{type(optimizer).__qualname__}"
+            hint = (
+                "; build the optimizer from waferopt instead (waferopt.optim.configure_optimizer, "
+                "or the class of the same name in waferopt.optim: same arguments), or keep the "
+                "torch optimizer and use torch.optim.lr_scheduler"
+                if isinstance(optimizer, torch.optim.Optimizer)
+                else ""
+            )
             raise TypeError(
-                f"{type(self).__name__} needs a waferopt.core.Optimizer, got "
-                f"{type(optimizer).__module__}.{type(optimizer).__qualname__}"
+                f"{type(self).__name__} needs a waferopt.core.Optimizer, got {kind}{hint}"
             )
         if total_iters is not None and (
             isinstance(total_iters, bool) or not isinstance(total_iters, int) or total_iters < 0
@@ -130,25 +230,65 @@ class Scheduler(abc.ABC):
             raise ValueError(f"total_iters must be a non-negative int or None, got {total_iters!r}")
         if isinstance(last_epoch, bool) or not isinstance(last_epoch, int) or last_epoch < -1:
             raise ValueError(f"last_epoch must be an int >= -1, got {last_epoch!r}")
-        _parse_key(self.param_group_key)
+        name, index = parse_group_key(self.param_group_key)
+        self._key_name, self._key_index = name, index
         self.optimizer = optimizer
         self.total_iters = total_iters
-        self.param_group_tags = _normalize_scheduler_tags(param_group_tags)
+        self.param_group_tags = normalize_tags(param_group_tags)
         self._validate_tags_apply()
         for group in self._matching_groups():
             read_group_value(group, self.param_group_key)
+        self._set_initial_lr()
         self._last_value: list[torch.Tensor | None] = [None] * len(optimizer.param_groups)
-        self.last_epoch = torch.tensor(last_epoch, dtype=torch.int64, device=self.device)
-        self._step_count = 0
+        self._epoch_t = torch.tensor(last_epoch + 1, dtype=torch.int64, device=self.device)
+        self._on_cuda = self._epoch_t.device.type == "cuda"
+        self._match: tuple[int, list[int]] | None = None
+        self._host_ok = self._compute_host_ok()
+        self._epoch_host: int | None = last_epoch + 1
+        self._epoch_stale = False
+        self._step_override: torch.Tensor | None = None
+        # group index -> (the tensor last written there, its version counter after the
+        # write): a different version at the next write means someone else wrote it.
+        self._written: dict[int, tuple[torch.Tensor, int]] = {}
+        self._fight_warned = False
+        self._step_count = 1
         self._get_called_within_step = False
         optimizer._schedulers_registry[self] = True
-        self.increment_last_epoch()
-        self._step_count = 1
         self._post_init()
 
     def _post_init(self) -> None:
         """Write the value at the current step. Subclasses check consistency first."""
         self._update()
+
+    def _set_initial_lr(self) -> None:
+        """Hook for :class:`LRScheduler` (torch's ``initial_lr``); nothing here."""
+
+    # ------------------------------------------------------------------ the step count
+    @property
+    def last_epoch(self) -> torch.Tensor:
+        """The step count, a 0-d ``int64`` tensor on :attr:`device` (the scheduler's
+        own: composites never write into their children's)."""
+        override = self._step_override
+        if override is not None:
+            return override
+        if self._epoch_stale:
+            self._epoch_t.fill_(self._epoch_host)  # type: ignore[arg-type]
+            self._epoch_stale = False
+        return self._epoch_t
+
+    @last_epoch.setter
+    def last_epoch(self, value: Any) -> None:
+        current = self.last_epoch
+        if value is not current:
+            current.copy_(torch.as_tensor(value))
+        self._epoch_host = None if not _host_step_allowed(self) else int(current)
+
+    def _host_step(self) -> int | None:
+        """The step count as a Python int where it is known on the host (eager)."""
+        if self._epoch_host is None and _host_step_allowed(self):
+            self._epoch_host = int(self._epoch_t)  # once, after a traced step
+            self._written.clear()
+        return self._epoch_host
 
     # ------------------------------------------------------------------ properties
     @property
@@ -180,27 +320,21 @@ class Scheduler(abc.ABC):
 
     # ------------------------------------------------------------------ matching
     def _should_apply_to_param_group(self, group: dict[str, Any]) -> bool:
-        if self.param_group_tags is None:
-            return True
-        tags = group.get("tags")
-        if not tags:
-            return False
-        if not isinstance(tags, (set, frozenset, list, tuple)):
-            tags = {tags}
-        return bool(self.param_group_tags & set(tags))
+        return group_matches(self.param_group_tags, group)
 
     def _matching_groups(self) -> Iterable[dict[str, Any]]:
         return (g for g in self.optimizer.param_groups if self._should_apply_to_param_group(g))
 
-    def _validate_tags_apply(self) -> None:
-        if self.param_group_tags is None:
+    def _validate_tags_apply(self, tags: Any = ...) -> None:
+        tags = self.param_group_tags if tags is ... else tags
+        if tags is None:
             return
-        if not any(self._should_apply_to_param_group(g) for g in self.optimizer.param_groups):
+        if not any(group_matches(tags, g) for g in self.optimizer.param_groups):
             available = sorted(
                 {str(t) for g in self.optimizer.param_groups for t in (g.get("tags") or ())}
             )
             raise ValueError(
-                f"{type(self).__name__}: param_group_tags {sorted(map(str, self.param_group_tags))} "
+                f"{type(self).__name__}: param_group_tags {sorted(map(str, tags))} "
                 f"match no param group; the groups' tags are {available or 'none'}"
             )
 
@@ -208,6 +342,29 @@ class Scheduler(abc.ABC):
     @abc.abstractmethod
     def _get_closed_form(self) -> torch.Tensor:
         """The value at ``self.last_epoch``, as a 0-d tensor (tensor ops only)."""
+
+    def _value_tensor(self, step: torch.Tensor) -> torch.Tensor:
+        """The closed form at ``step`` (a 0-d int64 tensor), without changing the
+        scheduler: composites evaluate their children with it."""
+        previous = self._step_override
+        self._step_override = step
+        try:
+            return self._get_closed_form()
+        finally:
+            self._step_override = previous
+
+    def _value_host(self, step: int) -> float:
+        """The closed form at ``step`` in Python floats (only when :attr:`_host_form`)."""
+        raise NotImplementedError(f"{type(self).__name__} has no host form")
+
+    def _compute_host_ok(self) -> bool:
+        """Whether this instance can take the eager host path (composites: every child)."""
+        return self._host_form
+
+    def _values_host(self, step: int) -> float | list[float | None]:
+        """The value at ``step`` in Python floats: one number for every matching group,
+        or a list with one entry per group (None where unmatched)."""
+        return self._value_host(step)
 
     def get(self) -> list[torch.Tensor | None]:
         """The value for each param group at the current step (None where unmatched)."""
@@ -234,20 +391,110 @@ class Scheduler(abc.ABC):
 
     def step(self, *args: Any, **kwargs: Any) -> None:
         """Advance one step and write the new value into the param groups."""
+        if self._host_ok and not torch.compiler.is_compiling():
+            host = self._epoch_host
+            if host is not None and not (
+                self._on_cuda and torch.cuda.is_current_stream_capturing()
+            ):
+                host += 1
+                self._epoch_host = host
+                self._epoch_stale = True
+                self._step_count += 1
+                self._write_host(self._values_host(host))
+                return
         self.increment_last_epoch()
-        if not torch.compiler.is_compiling():
+        if _host_step_allowed(self):
             # A Python int that changes every step would be a guard of a compiled
             # step and recompile it each time; last_epoch (a tensor) is the count.
             self._step_count += 1
+            if self._epoch_host is not None:
+                self._epoch_host += 1
+        else:
+            self._epoch_host = None
         self._update()
 
     def _update(self) -> None:
+        """Write the value at the current step: on the host where allowed, else traced."""
+        if self._host_ok and _host_step_allowed(self):
+            host = self._host_step()
+            if host is not None:
+                self._write_host(self._values_host(host))
+                return
+        self._update_traced()
+
+    def _update_traced(self) -> None:
+        """Write the value at ``last_epoch`` computed with tensor ops (the compiled path)."""
         self._get_called_within_step = True
         try:
             values = self.get()
         finally:
             self._get_called_within_step = False
         self.update_groups(values)
+
+    def _matching_indices(self) -> list[int]:
+        groups = self.optimizer.param_groups
+        match = self._match
+        if match is None or match[0] != len(groups):
+            indices = [i for i, g in enumerate(groups) if self._should_apply_to_param_group(g)]
+            match = self._match = (len(groups), indices)
+        return match[1]
+
+    def _write_host(self, values: float | list[float | None]) -> None:
+        """Write Python floats: ``values`` is one number for every matching group, or one
+        entry per group (None to skip). One ``fill_`` per group that already holds a
+        0-d tensor; a new float32 tensor otherwise."""
+        groups = self.optimizer.param_groups
+        if isinstance(values, list):
+            pairs: Iterable[tuple[int, float | None]] = enumerate(values)
+        else:
+            pairs = ((i, values) for i in self._matching_indices())
+        name, index = self._key_name, self._key_index
+        written = self._written
+        last = self._last_value
+        if len(last) != len(groups):
+            last = self._last_value = [None] * len(groups)
+        for i, value in pairs:
+            if value is None:
+                last[i] = None
+                continue
+            group = groups[i]
+            current = group[name] if index is None else group[name][index]
+            if isinstance(current, torch.Tensor) and current.dim() == 0:
+                seen = written.get(i)
+                if seen is not None and seen[0] is current and current._version != seen[1]:
+                    self._other_writer(i, current)
+                current.fill_(value)
+                written[i] = (current, current._version)
+                last[i] = current
+                continue
+            fresh = torch.tensor(value, dtype=self.value_dtype, device=self._epoch_t.device)
+            _store(group, name, index, fresh)
+            written[i] = (fresh, fresh._version)
+            last[i] = fresh
+
+    def _other_writer(self, index: int, current: torch.Tensor) -> None:
+        """Someone wrote our key since our last write. When a torch LR scheduler drives
+        the same optimizer, the two fight over the key: warn once, naming both. (An
+        optimizer's ``load_state_dict`` or a user's edit is not a fight.)"""
+        if self._fight_warned or self._key_name != "lr":
+            return
+        group = self.optimizer.param_groups[index]
+        initial = group.get("initial_lr")
+        if initial is not None and bool(torch.as_tensor(initial).to(current) == current):
+            return  # torch's SequentialLR resetting the groups to initial_lr: not a fight
+        others = _other_schedulers(self)
+        if not others:
+            return
+        self._fight_warned = True
+        warnings.warn(
+            f"{type(self).__name__} overwrites param_groups[{index}]['lr'], which "
+            f"{' and '.join(others)} changed since {type(self).__name__}'s last step: a "
+            "waferopt closed form does not chain on the value another scheduler wrote. Put "
+            "the waferopt scheduler in a torch SequentialLR (one scheduler at a time), or "
+            "chain waferopt schedulers with waferopt's ChainedLR. This warning is shown once.",
+            UserWarning,
+            stacklevel=3,
+        )
 
     def update_last_value(self, values: list[torch.Tensor | None] | None = None) -> None:
         """Record the values the groups now hold (for :meth:`get_last_value`)."""
@@ -257,11 +504,14 @@ class Scheduler(abc.ABC):
     def update_groups(self, values: list[torch.Tensor | None]) -> None:
         """Write ``values`` (one per group, None to skip) into the param groups."""
         written: list[torch.Tensor | None] = []
-        for group, value in zip(self.optimizer.param_groups, values):
+        for i, (group, value) in enumerate(zip(self.optimizer.param_groups, values)):
             if value is None:
                 written.append(None)
                 continue
-            written.append(write_group_value(group, self.param_group_key, value))
+            tensor = write_group_value(group, self.param_group_key, value)
+            if not torch.compiler.is_compiling():
+                self._written[i] = (tensor, tensor._version)
+            written.append(tensor)
         self.update_last_value(written)
 
     def get_last_value(self) -> list[torch.Tensor | None]:
@@ -269,64 +519,137 @@ class Scheduler(abc.ABC):
         return self._last_value
 
     # ------------------------------------------------------------------ checkpoints
-    _not_saved: tuple[str, ...] = ("optimizer",)
+    def hyperparameter_names(self) -> tuple[str, ...]:
+        """The attributes :meth:`state_dict` saves besides :attr:`state_keys`."""
+        if self.hyperparameters is not None:
+            return self.hyperparameters
+        skip = {"optimizer", "device", *self.state_keys}
+        return tuple(k for k in self.__dict__ if not k.startswith("_") and k not in skip)
 
     def state_dict(self) -> dict[str, Any]:
-        """Every attribute but the optimizer (and anything in ``_not_saved``).
+        """The declared state: :meth:`hyperparameter_names` and :attr:`state_keys`.
 
         Tensors are copied, so the dict is a snapshot: stepping on (which updates
         ``last_epoch`` and the written values in place) does not change it.
         """
-        return {k: _snapshot(v) for k, v in self.__dict__.items() if k not in self._not_saved}
+        state = {name: _snapshot(getattr(self, name)) for name in self.hyperparameter_names()}
+        for key in self.state_keys:
+            state[key] = _snapshot(getattr(self, key))
+        return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore from :meth:`state_dict` and write the restored step's value.
 
-        Unknown keys raise ``ValueError`` and leave the scheduler unchanged. The value
-        is recomputed from the restored step, so the order in which optimizer and
-        scheduler are loaded does not matter.
+        Every key is checked before anything is set: unknown keys, a non-integer
+        ``last_epoch``, invalid hyperparameters or tags that match no group raise
+        ``ValueError`` and leave the scheduler unchanged. The value is recomputed
+        from the restored step, so the order in which optimizer and scheduler are
+        loaded does not matter.
         """
+        self._prepare_load(state_dict)()
+
+    def _prepare_load(self, state_dict: Any, write: bool = True) -> Callable[[], None]:
+        """Check ``state_dict`` completely; return the function that applies it (and,
+        with ``write``, writes the restored value: a composite's children do not)."""
         step = self._check_state_dict(state_dict)
-        for key, value in state_dict.items():
-            if key in ("last_epoch", "_step_count", "_last_value"):
-                continue
-            setattr(self, key, value)
-        self.param_group_tags = _normalize_scheduler_tags(self.param_group_tags)
-        self._validate_tags_apply()
-        self.last_epoch.copy_(step)
-        self._update()
+        settings: dict[str, Any] = {}
+        if "param_group_tags" in state_dict:
+            tags = normalize_tags(state_dict["param_group_tags"])
+            self._validate_tags_apply(tags)
+            settings["param_group_tags"] = tags
+        if "total_iters" in state_dict:
+            total = state_dict["total_iters"]
+            if total is not None and (
+                isinstance(total, bool) or not isinstance(total, int) or total < 0
+            ):
+                raise ValueError(
+                    f"{type(self).__name__}.load_state_dict: total_iters must be a non-negative "
+                    f"int or None, got {total!r}"
+                )
+            settings["total_iters"] = total
+        settings.update(self._check_hyperparameters(state_dict))
+
+        def apply() -> None:
+            for key, value in settings.items():
+                setattr(self, key, value)
+            self._match = None
+            self._set_step(step)
+            if write:
+                self._update()
+
+        return apply
+
+    def _check_hyperparameters(self, state_dict: dict[str, Any]) -> dict[str, Any]:
+        """The hyperparameters of ``state_dict`` to set, checked (override to validate)."""
+        names = set(self.hyperparameter_names())
+        return {k: v for k, v in state_dict.items() if k in names}
+
+    def _set_step(self, step: torch.Tensor) -> None:
+        self._epoch_t.copy_(step)
+        self._epoch_stale = False
+        self._epoch_host = int(step) if _host_step_allowed(self) else None
 
     def _check_state_dict(self, state_dict: Any) -> torch.Tensor:
-        """The checks of :meth:`load_state_dict`, changing nothing: a dict of known keys
-        with an integer ``last_epoch``, which is returned as a tensor."""
+        """The checks of :meth:`load_state_dict` on the keys, changing nothing: a dict of
+        known keys with an integer ``last_epoch``, which is returned as a tensor."""
         if not isinstance(state_dict, dict) or "last_epoch" not in state_dict:
             raise ValueError(
                 f"{type(self).__name__}.load_state_dict: expected a dict with 'last_epoch'"
             )
-        unknown = sorted(set(state_dict) - set(self.__dict__) - {"_step_count"})
+        known = {*self.state_keys, *self.hyperparameter_names()}
+        unknown = sorted(map(str, set(state_dict) - known))
         if unknown:
             raise ValueError(
                 f"{type(self).__name__}.load_state_dict: unknown keys {unknown}; "
-                f"expected a subset of {sorted(self.state_dict())}"
+                f"expected a subset of {sorted(known)}"
             )
         step = torch.as_tensor(state_dict["last_epoch"])
-        if step.dim() != 0 or step.is_floating_point():
+        if step.dim() != 0 or step.is_floating_point() or step.dtype == torch.bool:
             raise ValueError(
                 f"{type(self).__name__}.load_state_dict: last_epoch must be an integer"
             )
         return step
 
 
+def _other_schedulers(scheduler: Scheduler) -> list[str]:
+    """Names of the torch schedulers driving the same optimizer (for a warning)."""
+    import gc
+
+    found: list[str] = []
+    for holder in gc.get_referrers(scheduler.optimizer):
+        if not isinstance(holder, dict):
+            continue
+        for owner in gc.get_referrers(holder):
+            if (
+                getattr(owner, "__dict__", None) is holder
+                and isinstance(owner, torch.optim.lr_scheduler.LRScheduler)
+                and not isinstance(owner, Scheduler)
+                and not hasattr(owner, "_schedulers")
+            ):
+                found.append(f"torch.optim.lr_scheduler.{type(owner).__name__}")
+    return sorted(set(found))
+
+
 class LRScheduler(Scheduler, torch.optim.lr_scheduler.LRScheduler):  # type: ignore[misc]
     """A scheduler of the learning rate (``param_group_key == "lr"``).
 
-    Also an instance of ``torch.optim.lr_scheduler.LRScheduler`` for libraries that
-    check for it; torch's constructor is not run (values are in closed form).
+    Also an instance of ``torch.optim.lr_scheduler.LRScheduler``, so that torch's
+    ``SequentialLR`` and ``ChainedScheduler`` (and libraries that check for it) accept
+    it; torch's constructor is not run (values are in closed form). Like torch's
+    schedulers it sets ``initial_lr`` in every group that has none, to the group's
+    ``lr`` at construction (a copy, never the same tensor object: pytorch #162359),
+    so that a torch scheduler placed after it starts from that value.
     """
 
     @property
     def param_group_key(self) -> str:
         return "lr"
+
+    def _set_initial_lr(self) -> None:
+        for group in self.optimizer.param_groups:
+            if "initial_lr" not in group:
+                lr = group["lr"]
+                group["initial_lr"] = lr.detach().clone() if isinstance(lr, torch.Tensor) else lr
 
     def get_last_lr(self) -> list[torch.Tensor | None]:  # type: ignore[override]
         """The learning rates last written, one per param group."""
@@ -335,10 +658,20 @@ class LRScheduler(Scheduler, torch.optim.lr_scheduler.LRScheduler):  # type: ign
     def get_lr(self) -> list[torch.Tensor | None]:  # type: ignore[override]
         return self.get()
 
+    def _update_lr(self, epoch: int | None = None) -> None:
+        """torch's entry point (``SequentialLR`` calls ``_update_lr(0)`` at a milestone):
+        the next step, or the given step, written in closed form."""
+        if epoch is None:
+            self.step()
+            return
+        self._set_step(torch.as_tensor(int(epoch)))
+        self._update()
+
     # torch's LRScheduler defines these; ours come from Scheduler.
     step = Scheduler.step  # type: ignore[assignment]
     state_dict = Scheduler.state_dict  # type: ignore[assignment]
     load_state_dict = Scheduler.load_state_dict  # type: ignore[assignment]
+    last_epoch = Scheduler.last_epoch  # type: ignore[assignment]
 
 
 class WeightDecayScheduler(Scheduler):

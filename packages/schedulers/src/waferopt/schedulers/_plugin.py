@@ -1,6 +1,8 @@
 """The waferopt plugin of this distribution (entry point ``waferopt: schedulers``).
 
-Records only: listing what is installed imports no scheduler module.
+The records are derived from the shapes and composites themselves (their class
+names, aliases and one-line summaries); each names its class lazily as
+``"module:Class"``.
 """
 
 from __future__ import annotations
@@ -9,131 +11,35 @@ from waferopt.core import Kind, Registration, hookimpl
 
 _M = "waferopt.schedulers"
 
-# (shape, LR name, WD name, generic name, one-line description)
-_SHAPES: list[tuple[str, str, str, str]] = [
-    ("ConstantLR", "ConstantWD", "ConstantScheduler", "Constant value"),
-    (
-        "PolynomialLR",
-        "PolynomialWD",
-        "PolynomialScheduler",
-        "Polynomial decay, optionally cycling (TF style)",
-    ),
-    ("LinearLR", "LinearWD", "LinearScheduler", "Linear interpolation over total_iters"),
-    (
-        "ExponentialLR",
-        "ExponentialWD",
-        "ExponentialScheduler",
-        "Exponential decay, TF style, optional staircase",
-    ),
-    (
-        "InverseExponentialTimeDecayLR",
-        "InverseExponentialTimeDecayWD",
-        "InverseExponentialTimeDecayScheduler",
-        "Inverse time decay (Keras InverseTimeDecay) with a step exponent",
-    ),
-    (
-        "InverseSquareRootDecayLR",
-        "InverseSquareRootDecayWD",
-        "InverseSquareRootDecayScheduler",
-        "Inverse square-root decay after warm-up",
-    ),
-    (
-        "CosineDecayLR",
-        "CosineDecayWD",
-        "CosineDecayScheduler",
-        "Cosine decay to an end value (Keras CosineDecay)",
-    ),
-    (
-        "SequentialLR",
-        "SequentialWD",
-        "SequentialScheduler",
-        "Schedulers one after another at milestones",
-    ),
-    (
-        "PiecewiseConstantLR",
-        "PiecewiseConstantWD",
-        "PiecewiseConstantScheduler",
-        "Constant values between milestones",
-    ),
-    ("MultiStepLR", "MultiStepWD", "MultiStepScheduler", "Decay by gamma at each milestone"),
-    ("StepLR", "StepWD", "StepScheduler", "Decay by gamma every step_size steps"),
-    (
-        "CosineAnnealingLR",
-        "CosineAnnealingWD",
-        "CosineAnnealingScheduler",
-        "Cosine annealing (SGDR without restarts)",
-    ),
-    (
-        "LambdaLR",
-        "LambdaWD",
-        "LambdaScheduler",
-        "Initial value times the product of user functions of the step",
-    ),
-    (
-        "CosineAnnealingWarmRestarts",
-        "CosineAnnealingWarmRestartsWD",
-        "CosineAnnealingWarmRestartsScheduler",
-        "Cosine annealing with warm restarts (SGDR)",
-    ),
-    (
-        "MultiplicativeLR",
-        "MultiplicativeWD",
-        "MultiplicativeScheduler",
-        "Multiply by a coefficient every step",
-    ),
-    (
-        "ChainedLR",
-        "ChainedWD",
-        "ChainedGenericScheduler",
-        "Product of schedulers relative to their initial values",
-    ),
-    (
-        "CyclicLR",
-        "CyclicWD",
-        "CyclicScheduler",
-        "Cyclical schedule (CLR): triangular, triangular2, exp_range",
-    ),
-    ("OneCycleLR", "OneCycleWD", "OneCycleScheduler", "The 1cycle policy"),
-    (
-        "ScalePerParamLR",
-        "ScalePerParamWD",
-        "ScalePerParamScheduler",
-        "A scheduler scaled per param group",
-    ),
-]
-
-_LR_ALIASES = {
-    "ChainedLR": ("ChainedScheduler",),
-    "CosineAnnealingWarmRestarts": ("CosineAnnealingWarmRestartsLR",),
-}
-
 
 @hookimpl
 def register_schedulers() -> list[Registration]:
+    from ._index import ENTRIES
+
     records: list[Registration] = []
-    for lr_name, wd_name, generic_name, description in _SHAPES:
+    for lr, wd, generic, description, lr_aliases in ENTRIES:
         records.append(
             Registration(
-                lr_name,
+                lr.__name__,
                 Kind.LR_SCHEDULER,
-                f"{_M}.lr_scheduler:{lr_name}",
-                aliases=_LR_ALIASES.get(lr_name, ()),
+                f"{_M}.lr_scheduler:{lr.__name__}",
+                aliases=lr_aliases,
                 description=f"{description} (learning rate)",
             )
         )
         records.append(
             Registration(
-                wd_name,
+                wd.__name__,
                 Kind.WD_SCHEDULER,
-                f"{_M}.weight_decay_scheduler:{wd_name}",
+                f"{_M}.weight_decay_scheduler:{wd.__name__}",
                 description=f"{description} (weight decay)",
             )
         )
         records.append(
             Registration(
-                generic_name,
+                generic.__name__,
                 Kind.SCHEDULER,
-                f"{_M}.scheduler:{generic_name}",
+                f"{_M}.scheduler:{generic.__name__}",
                 description=f"{description} (any param-group key)",
             )
         )
