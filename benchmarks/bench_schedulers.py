@@ -10,8 +10,10 @@ Method: one thread; every contender owns an optimizer with one parameter group;
 contenders take turns, ``--steps`` timed ``step()`` calls each per round, over
 ``--rounds`` rounds, so machine noise hits all alike. The figure is the median time
 of one ``step()`` over all timed calls (``time.perf_counter_ns`` around each call).
-waferopt computes each value in closed form with tensor ops and writes it into the
-group in place (no host sync); torch updates a Python float recursively.
+torch runs twice: with a float ``lr`` (it updates a Python float recursively) and
+with a tensor ``lr`` (it ``fill_``s the tensor). waferopt's eager step evaluates the
+closed form on the host and ``fill_``s the group's 0-d tensor once (no host sync);
+under ``torch.compile`` it runs the same formula as tensor ops instead.
 
 Options:
     --rounds N     rounds of interleaved steps (default 7)
@@ -51,8 +53,9 @@ class _Holder(Optimizer):
         return None
 
 
-def _torch_optimizer() -> torch.optim.Optimizer:
-    return torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=LR)
+def _torch_optimizer(tensor_lr: bool = False) -> torch.optim.Optimizer:
+    lr: Any = torch.tensor(LR) if tensor_lr else LR
+    return torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr)
 
 
 def ours_warmup_cosine(children: int = 2) -> Any:
@@ -63,8 +66,8 @@ def ours_warmup_cosine(children: int = 2) -> Any:
     return SequentialLR(o, [first, *rest], milestones)
 
 
-def torch_warmup_cosine(children: int = 2) -> Any:
-    o = _torch_optimizer()
+def torch_warmup_cosine(children: int = 2, tensor_lr: bool = False) -> Any:
+    o = _torch_optimizer(tensor_lr)
     first = T.LinearLR(o, 1e-8, 1.0, WARMUP)
     rest = [T.CosineAnnealingLR(o, DECAY, 1e-5) for _ in range(children - 1)]
     milestones = [WARMUP + i * DECAY for i in range(children - 1)]
@@ -82,20 +85,38 @@ def _advance_torch(sched: Any, step: int) -> Any:
     return sched
 
 
-CASES: list[tuple[str, Callable[[], Any], Callable[[], Any]]] = [
-    ("SequentialLR(Linear, Cosine), from step 0", ours_warmup_cosine, torch_warmup_cosine),
+Maker = Callable[[], Any]
+CASES: list[tuple[str, Maker, Maker | None, Maker | None]] = [
+    (
+        "SequentialLR(Linear, Cosine), from step 0",
+        ours_warmup_cosine,
+        torch_warmup_cosine,
+        lambda: torch_warmup_cosine(tensor_lr=True),
+    ),
     (
         "same, around step 50,000",
         lambda: _advance_ours(ours_warmup_cosine(), 50_000),
         lambda: _advance_torch(torch_warmup_cosine(), 50_000),
+        lambda: _advance_torch(torch_warmup_cosine(tensor_lr=True), 50_000),
     ),
     (
         "same, around step 10**6 (ours only: torch would need 10**6 steps to get there)",
         lambda: _advance_ours(ours_warmup_cosine(), 10**6),
         None,
+        None,
     ),
-    ("SequentialLR with 4 children", lambda: ours_warmup_cosine(4), lambda: torch_warmup_cosine(4)),
-    ("SequentialLR with 8 children", lambda: ours_warmup_cosine(8), lambda: torch_warmup_cosine(8)),
+    (
+        "SequentialLR with 4 children",
+        lambda: ours_warmup_cosine(4),
+        lambda: torch_warmup_cosine(4),
+        lambda: torch_warmup_cosine(4, tensor_lr=True),
+    ),
+    (
+        "SequentialLR with 8 children",
+        lambda: ours_warmup_cosine(8),
+        lambda: torch_warmup_cosine(8),
+        lambda: torch_warmup_cosine(8, tensor_lr=True),
+    ),
 ]
 
 
@@ -111,26 +132,29 @@ def _time(sched: Any, steps: int, samples: list[int]) -> None:
 def run(rounds: int, steps: int) -> list[dict[str, Any]]:
     torch.set_num_threads(1)
     results = []
-    for label, make_ours, make_torch in CASES:
-        ours, theirs = make_ours(), make_torch() if make_torch else None
-        ours_samples: list[int] = []
-        torch_samples: list[int] = []
-        _time(ours, 20, [])  # warm-up
-        if theirs is not None:
-            _time(theirs, 20, [])
+    for label, *makers in CASES:
+        contenders = [make() if make else None for make in makers]
+        samples: list[list[int]] = [[] for _ in contenders]
+        for sched in contenders:  # warm-up
+            if sched is not None:
+                _time(sched, 20, [])
         for _ in range(rounds):
-            _time(ours, steps, ours_samples)
-            if theirs is not None:
-                _time(theirs, steps, torch_samples)
-        ours_us = statistics.median(ours_samples) / 1e3
-        torch_us = statistics.median(torch_samples) / 1e3 if torch_samples else None
+            for sched, out in zip(contenders, samples):
+                if sched is not None:
+                    _time(sched, steps, out)
+        ours_us, float_us, tensor_us = (
+            statistics.median(out) / 1e3 if out else None for out in samples
+        )
+        assert ours_us is not None
         results.append(
             {
                 "case": label,
                 "waferopt_us": ours_us,
-                "torch_us": torch_us,
-                "ratio": ours_us / torch_us if torch_us else None,
-                "steps": len(ours_samples),
+                "torch_us": float_us,
+                "torch_tensor_lr_us": tensor_us,
+                "ratio": ours_us / float_us if float_us else None,
+                "ratio_tensor_lr": ours_us / tensor_us if tensor_us else None,
+                "steps": len(samples[0]),
             }
         )
     return results
@@ -138,13 +162,19 @@ def run(rounds: int, steps: int) -> list[dict[str, Any]]:
 
 def markdown(results: list[dict[str, Any]]) -> str:
     lines = [
-        "| case | waferopt step (µs) | torch step (µs) | ratio waferopt / torch |",
-        "|---|---:|---:|---:|",
+        "| case | waferopt step (µs) | torch, float lr (µs) | ratio | torch, tensor lr (µs) | ratio |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
+
+    def cell(value: float | None, digits: int) -> str:
+        return "—" if value is None else f"{value:.{digits}f}"
+
     for r in results:
-        torch_cell = f"{r['torch_us']:.1f}" if r["torch_us"] is not None else "—"
-        ratio_cell = f"{r['ratio']:.2f}" if r["ratio"] is not None else "—"
-        lines.append(f"| {r['case']} | {r['waferopt_us']:.1f} | {torch_cell} | {ratio_cell} |")
+        lines.append(
+            f"| {r['case']} | {r['waferopt_us']:.1f} | {cell(r['torch_us'], 1)} | "
+            f"{cell(r['ratio'], 2)} | {cell(r['torch_tensor_lr_us'], 1)} | "
+            f"{cell(r['ratio_tensor_lr'], 2)} |"
+        )
     return "\n".join(lines)
 
 

@@ -878,3 +878,74 @@ def test_front_door_reexports():
     assert optim.configure_lr_scheduler is configure_lr_scheduler
     assert optim.configure_scheduler is configure_scheduler
     assert optim.configure_scheduler_params is configure_scheduler_params
+
+
+# ============================================================================ declarations
+def test_composites_are_declared_not_sniffed():
+    """A third-party composite whose constructor names its arguments differently is
+    built from its declaration (Scheduler.composite / children_argument)."""
+    from waferopt.core import LRScheduler
+
+    class BothLR(LRScheduler):
+        """The larger of two LR schedules (a third-party composite)."""
+
+        composite = "chained"
+        children_argument = "parts"
+
+        def __init__(self, parts, param_group_tags=None):
+            self.parts = list(parts)
+            for part in self.parts:
+                part.optimizer._schedulers_registry.pop(part, None)
+            super().__init__(parts[0].optimizer, None, param_group_tags=param_group_tags)
+
+        def _get_closed_form(self):
+            return torch.maximum(*(p._value_tensor(self.last_epoch) for p in self.parts))
+
+        def hyperparameter_names(self):
+            return ()
+
+    get_registry().add(BothLR)
+    sched = configure_scheduler(
+        make_sgd(),
+        {
+            "BothLR": {
+                "parts": [
+                    {"ConstantLR": {"learning_rate": 0.01}},
+                    {
+                        "LinearLR": {
+                            "initial_learning_rate": 0.1,
+                            "end_learning_rate": 0.0,
+                            "total_iters": 10,
+                        }
+                    },
+                ]
+            }
+        },
+    )
+    got = [v[0] for v in values(sched, steps=11)]
+    assert got == pytest.approx([max(0.01, 0.1 * (1 - t / 10)) for t in range(12)], rel=1e-6)
+
+
+def test_declarations_of_first_party_classes():
+    assert S.SequentialLR.composite == "sequential"
+    assert S.ChainedLR.composite == "chained"
+    assert S.ScalePerParamWD.composite == "wrapper"
+    assert S.ScalePerParamWD.children_argument == "scheduler"
+    assert S.CosineDecayLR.composite is None
+    assert S.CosineDecayLR.argument_aliases == {
+        "initial_val": "initial_learning_rate",
+        "end_val": "end_learning_rate",
+    }
+    assert S.CosineDecayWD.argument_aliases == {}
+
+
+def test_a_generic_name_given_to_an_lr_class_names_its_own():
+    """The declared aliases turn a generic name into a precise message."""
+    with pytest.raises(
+        ConfigError, match="takes 'initial_learning_rate' \\(its name for 'initial_val'\\)"
+    ) as info:
+        configure_scheduler(
+            make_sgd(),
+            {"CosineDecayLR": {"initial_val": 0.1, "end_learning_rate": 0.0, "total_iters": 5}},
+        )
+    assert info.value.path == "CosineDecayLR.initial_val"

@@ -37,7 +37,11 @@ def _composites(o):
 
 
 def _all(o_factory):
-    out = {f"{flavour}-{shape}": build(flavour, shape, o_factory()) for shape in SHAPES for flavour in ("lr", "wd")}
+    out = {
+        f"{flavour}-{shape}": build(flavour, shape, o_factory())
+        for shape in SHAPES
+        for flavour in ("lr", "wd")
+    }
     out.update(_composites(o_factory()))
     return out
 

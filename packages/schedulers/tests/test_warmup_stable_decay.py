@@ -42,7 +42,10 @@ def test_matches_formula(shape, warmup, stable, decay, initial, end):
     )
     got = trace(sched, total + 4)
     want = torch.tensor(
-        [wsd_reference(t, 0.1, warmup, stable, decay, initial, end, shape) for t in range(total + 5)],
+        [
+            wsd_reference(t, 0.1, warmup, stable, decay, initial, end, shape)
+            for t in range(total + 5)
+        ],
         dtype=torch.float32,
     )
     torch.testing.assert_close(got.to(torch.float32), want)

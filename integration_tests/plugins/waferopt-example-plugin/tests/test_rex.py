@@ -19,7 +19,9 @@ def optimizer():
     return ReferenceSGD([torch.nn.Parameter(torch.zeros(2))], lr=1.0, momentum=0.9)
 
 
-@pytest.mark.parametrize(("initial", "total", "end"), [(0.1, 20, 0.0), (1e-3, 7, 1e-5), (0.5, 1, 0.1)])
+@pytest.mark.parametrize(
+    ("initial", "total", "end"), [(0.1, 20, 0.0), (1e-3, 7, 1e-5), (0.5, 1, 0.1)]
+)
 def test_matches_the_paper(initial, total, end):
     """Every step from 0 to past the budget matches Eq. (1)."""
     opt = optimizer()

@@ -18,10 +18,15 @@ whose ``path`` locates the key: ``learning_rate[1].total_iters`` for
 :func:`configure_lr_scheduler`, ``SequentialLR.schedulers[0].LinearLR.total_iters`` for
 :func:`configure_scheduler`. No function mutates its argument.
 
-Composite schedulers are recognised by their constructor, not by name, so third-party
-ones work alike: a class taking ``optimizer, schedulers, milestones`` is sequential
-(milestones computed from the children's ``total_iters``), one taking ``schedulers``
-first is chained, one taking ``optimizer, scheduler`` wraps one scheduler.
+Composite schedulers are recognised by what their class declares, not by name nor by
+their constructor's parameter names, so third-party ones work alike:
+``Scheduler.composite`` is ``"sequential"`` (milestones computed from the children's
+``total_iters``), ``"chained"`` (takes the children first, no optimizer) or
+``"wrapper"`` (wraps one scheduler), and ``Scheduler.children_argument`` names the
+argument that takes the children. The keys a scheduler accepts are its constructor's
+parameters (every first-party class has a real signature), and the names it also
+answers to (``initial_val`` for ``initial_learning_rate``) are its declared
+``argument_aliases``, which the error messages use.
 """
 
 from __future__ import annotations
@@ -90,15 +95,19 @@ def _parameters(cls: type) -> tuple[dict[str, inspect.Parameter], bool]:
 
 
 def _family(cls: type) -> str:
-    params, _ = _parameters(cls)
-    names = list(params)
-    if names[:1] == ["schedulers"]:
-        return "chained"
-    if names[:2] == ["optimizer", "schedulers"] and "milestones" in params:
-        return "sequential"
-    if names[:2] == ["optimizer", "scheduler"]:
-        return "wrapper"
-    return "plain"
+    """What the class declares it is: ``"plain"``, ``"sequential"``, ``"chained"`` or
+    ``"wrapper"`` (``Scheduler.composite``)."""
+    declared = getattr(cls, "composite", None)
+    if declared not in (None, "sequential", "chained", "wrapper"):
+        raise ConfigError(
+            f"{cls.__name__}.composite is {declared!r}; expected None, 'sequential', "
+            "'chained' or 'wrapper'"
+        )
+    return declared or "plain"
+
+
+def _children_argument(cls: type) -> str:
+    return str(getattr(cls, "children_argument", "schedulers"))
 
 
 def _closest_name(name: str, candidates: Sequence[str]) -> str | None:
@@ -136,6 +145,12 @@ def _check_kwargs(
         for key in sorted(k for k in out if k not in accepted):
             if key in skip or key == "optimizer":
                 message = f"{key!r} is set by the configuration machinery; remove it"
+            elif getattr(cls, "argument_aliases", {}).get(key) in accepted:
+                own = cls.argument_aliases[key]  # type: ignore[attr-defined]
+                suggested.add(own)
+                message = (
+                    f"{cls.__name__} takes {own!r} (its name for {key!r}); it accepts {accepted}"
+                )
             else:
                 near = _closest_name(str(key), accepted)
                 if near is not None:
@@ -274,7 +289,7 @@ def _parse_named(spec: Any, path: str, errors: list[ConfigError]) -> _Node | Non
         errors.extend(problems)
         return _Node(cls, kwargs, node_path)
 
-    child_key = "scheduler" if family == "wrapper" else "schedulers"
+    child_key = _children_argument(cls)
     skip = (child_key, "milestones") if family == "sequential" else (child_key,)
     raw_children = kwargs.pop(child_key, None)
     if family == "sequential" and "milestones" in kwargs:

@@ -86,7 +86,7 @@ Check = Callable[[Any, str], Any]
 
 
 # ---------------------------------------------------------------------------- checks
-class checks:  # noqa: N801 - a namespace of validator factories
+class checks:
     """Validators for :class:`Arg`: each factory returns a :data:`Check`.
 
     Every error names the argument as the caller spelled it and says what was expected.
@@ -494,6 +494,9 @@ class ScheduleScheduler(Scheduler):
     """``"lr"``, ``"wd"`` or ``"generic"``: which names the arguments take."""
 
     _host_form = True
+    _formula: Callable[..., Any]
+    _args: dict[str, Any]
+    _param_group_key: str
 
     def __init__(self, optimizer: Optimizer, param_group_key: str, **kwargs: Any) -> None:
         # The generated constructors call _construct; this signature documents the
@@ -512,7 +515,7 @@ class ScheduleScheduler(Scheduler):
         return formula_name
 
     def _value_host(self, step: int) -> float:
-        return float(self.schedule.formula(float(step), **self._args))
+        return float(self._formula(float(step), **self._args))
 
     def _value_tensor(self, step: torch.Tensor) -> torch.Tensor:
         t = step.to(self.compute_dtype)
@@ -539,9 +542,7 @@ class ScheduleScheduler(Scheduler):
         return out
 
     def hyperparameter_names(self) -> tuple[str, ...]:
-        names = [
-            a.public_name(self.binding) for a in self.schedule.args if a.name != "total_iters"
-        ]
+        names = [a.public_name(self.binding) for a in self.schedule.args if a.name != "total_iters"]
         return (*names, *self.schedule.constants)
 
     def _check_hyperparameters(self, state_dict: dict[str, Any]) -> dict[str, Any]:
@@ -644,6 +645,7 @@ def _construct(
     if schedule.validate is not None:
         schedule.validate(args, lambda n: f"{cls_name}: {self._arg_name(n)}")
     self._param_group_key = param_group_key
+    self._formula = schedule.formula
     self._args = args
     _check_finite(self, args, f"{cls_name}:")
     total = schedule.duration(args)
@@ -700,6 +702,9 @@ def _bind(
         "schedule": schedule,
         "binding": binding,
         "_host_form": schedule.host,
+        "argument_aliases": {
+            a.name: a.lr_name for a in schedule.args if binding == "lr" and a.lr_name
+        },
     }
     for arg in schedule.args:
         if arg.name == "total_iters":
@@ -737,8 +742,8 @@ def _docstring(schedule: Schedule, binding: str, name: str, key: str | None) -> 
     lines.append("    optimizer: the waferopt optimizer to schedule.")
     if key is None:
         lines.append(
-            "    param_group_key: the group key to drive (``\"lr\"``, ``\"momentum\"``, "
-            "``\"betas[0]\"``)."
+            '    param_group_key: the group key to drive (``"lr"``, ``"momentum"``, '
+            '``"betas[0]"``).'
         )
     for arg in schedule.args:
         public = arg.public_name(binding)
@@ -764,4 +769,3 @@ def evaluate(scheduler: Scheduler, step: Any) -> Any:
     if isinstance(step, torch.Tensor):
         return scheduler._value_tensor(step)
     return scheduler._value_host(int(step))
-

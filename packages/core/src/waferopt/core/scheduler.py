@@ -22,7 +22,7 @@ from __future__ import annotations
 import abc
 import re
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
 import torch
@@ -191,6 +191,19 @@ class Scheduler(abc.ABC):
     )
     """The keys of :meth:`state_dict` every scheduler has (semantics.md §3)."""
 
+    composite: ClassVar[str | None] = None
+    """What the configuration layer builds this class from: ``None`` (arguments only),
+    ``"sequential"`` (an optimizer, children and milestones computed from the
+    children's ``total_iters``), ``"chained"`` (children first, no optimizer) or
+    ``"wrapper"`` (an optimizer and one child)."""
+
+    children_argument: ClassVar[str] = "schedulers"
+    """The constructor argument a composite takes its children by."""
+
+    argument_aliases: ClassVar[Mapping[str, str]] = {}
+    """Other names of the constructor's arguments: ``{"initial_val":
+    "initial_learning_rate"}`` on an LR class (the generic names are properties)."""
+
     hyperparameters: ClassVar[tuple[str, ...] | None] = None
     """Attribute names saved besides :attr:`state_keys`; ``None`` (a class written the
     spec's way) saves the public attributes the subclass set."""
@@ -262,6 +275,7 @@ class Scheduler(abc.ABC):
 
     def _set_initial_lr(self) -> None:
         """Hook for :class:`LRScheduler` (torch's ``initial_lr``); nothing here."""
+        return
 
     # ------------------------------------------------------------------ the step count
     @property
@@ -444,33 +458,38 @@ class Scheduler(abc.ABC):
         entry per group (None to skip). One ``fill_`` per group that already holds a
         0-d tensor; a new float32 tensor otherwise."""
         groups = self.optimizer.param_groups
+        if len(self._last_value) != len(groups):
+            self._last_value = [None] * len(groups)
         if isinstance(values, list):
-            pairs: Iterable[tuple[int, float | None]] = enumerate(values)
-        else:
-            pairs = ((i, values) for i in self._matching_indices())
-        name, index = self._key_name, self._key_index
-        written = self._written
-        last = self._last_value
-        if len(last) != len(groups):
-            last = self._last_value = [None] * len(groups)
-        for i, value in pairs:
-            if value is None:
-                last[i] = None
-                continue
-            group = groups[i]
-            current = group[name] if index is None else group[name][index]
-            if isinstance(current, torch.Tensor) and current.dim() == 0:
-                seen = written.get(i)
-                if seen is not None and seen[0] is current and current._version != seen[1]:
-                    self._other_writer(i, current)
-                current.fill_(value)
-                written[i] = (current, current._version)
-                last[i] = current
-                continue
-            fresh = torch.tensor(value, dtype=self.value_dtype, device=self._epoch_t.device)
-            _store(group, name, index, fresh)
-            written[i] = (fresh, fresh._version)
-            last[i] = fresh
+            for i, value in enumerate(values):
+                if value is None:
+                    self._last_value[i] = None
+                else:
+                    self._write_one(groups, i, value)
+            return
+        match = self._match
+        if match is None or match[0] != len(groups):
+            self._matching_indices()
+            match = self._match
+        for i in match[1]:  # type: ignore[index]
+            self._write_one(groups, i, values)
+
+    def _write_one(self, groups: list[dict[str, Any]], i: int, value: float) -> None:
+        group = groups[i]
+        index = self._key_index
+        current = group[self._key_name] if index is None else group[self._key_name][index]
+        if isinstance(current, torch.Tensor) and current.dim() == 0:
+            seen = self._written.get(i)
+            if seen is not None and seen[0] is current and current._version != seen[1]:
+                self._other_writer(i, current)
+            current.fill_(value)
+            self._written[i] = (current, current._version)
+            self._last_value[i] = current
+            return
+        fresh = torch.tensor(value, dtype=self.value_dtype, device=self._epoch_t.device)
+        _store(group, self._key_name, index, fresh)
+        self._written[i] = (fresh, fresh._version)
+        self._last_value[i] = fresh
 
     def _other_writer(self, index: int, current: torch.Tensor) -> None:
         """Someone wrote our key since our last write. When a torch LR scheduler drives
@@ -612,22 +631,25 @@ class Scheduler(abc.ABC):
 
 
 def _other_schedulers(scheduler: Scheduler) -> list[str]:
-    """Names of the torch schedulers driving the same optimizer (for a warning)."""
+    """Names of the torch LR schedulers driving the same optimizer (for a warning; a
+    walk over the optimizer's referrers, done at most until the warning is given)."""
     import gc
 
-    found: list[str] = []
+    def is_torch_scheduler(obj: Any) -> bool:
+        return (
+            isinstance(obj, torch.optim.lr_scheduler.LRScheduler)
+            and not isinstance(obj, Scheduler)
+            and not hasattr(obj, "_schedulers")  # torch's SequentialLR / ChainedScheduler
+            and getattr(obj, "optimizer", None) is scheduler.optimizer
+        )
+
+    found: set[str] = set()
     for holder in gc.get_referrers(scheduler.optimizer):
-        if not isinstance(holder, dict):
-            continue
-        for owner in gc.get_referrers(holder):
-            if (
-                getattr(owner, "__dict__", None) is holder
-                and isinstance(owner, torch.optim.lr_scheduler.LRScheduler)
-                and not isinstance(owner, Scheduler)
-                and not hasattr(owner, "_schedulers")
-            ):
-                found.append(f"torch.optim.lr_scheduler.{type(owner).__name__}")
-    return sorted(set(found))
+        owners = gc.get_referrers(holder) if isinstance(holder, dict) else [holder]
+        for owner in owners:
+            if is_torch_scheduler(owner):
+                found.add(f"torch.optim.lr_scheduler.{type(owner).__name__}")
+    return sorted(found)
 
 
 class LRScheduler(Scheduler, torch.optim.lr_scheduler.LRScheduler):  # type: ignore[misc]
@@ -664,6 +686,7 @@ class LRScheduler(Scheduler, torch.optim.lr_scheduler.LRScheduler):  # type: ign
         if epoch is None:
             self.step()
             return
+        self._written.clear()  # a hand-over (SequentialLR's milestone), not a fight
         self._set_step(torch.as_tensor(int(epoch)))
         self._update()
 

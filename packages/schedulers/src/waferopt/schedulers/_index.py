@@ -24,4 +24,5 @@ ENTRIES = [
 
 def namespace(which: int) -> dict[str, type]:
     """``{name: class}`` of the LR (0), WD (1) or any-key (2) classes."""
-    return {entry[which].__name__: entry[which] for entry in ENTRIES}
+    classes: list[type] = [entry[which] for entry in ENTRIES]  # type: ignore[misc]
+    return {cls.__name__: cls for cls in classes}

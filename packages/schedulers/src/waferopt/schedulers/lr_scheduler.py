@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from waferopt.core import LRScheduler
+from waferopt.core import LRScheduler as LRScheduler
 
 from ._index import namespace
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from waferopt.core import WeightDecayScheduler
+from waferopt.core import WeightDecayScheduler as WeightDecayScheduler
 
 from ._index import namespace
 

@@ -17,7 +17,12 @@ COMPOSITES: tuple[tuple[type, type, type, str], ...] = (
         ChainedGenericScheduler,
         "Product of schedulers relative to their initial values",
     ),
-    (ScalePerParamLR, ScalePerParamWD, ScalePerParamScheduler, "A scheduler scaled per param group"),
+    (
+        ScalePerParamLR,
+        ScalePerParamWD,
+        ScalePerParamScheduler,
+        "A scheduler scaled per param group",
+    ),
 )
 """(LR class, WD class, any-key class, one-line description) of each composite."""
 

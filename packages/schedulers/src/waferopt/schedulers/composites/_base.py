@@ -26,7 +26,6 @@ class Composite(Scheduler):
     """
 
     _required_key: ClassVar[str | None] = None
-    children_argument: ClassVar[str] = "schedulers"
     _children_attr: ClassVar[str] = "_schedulers"
     _host_form = True
 

@@ -9,7 +9,9 @@ from waferopt.core.schedule import Arg, Schedule, checks, ops
 
 from ._args import INITIAL
 
-_ETA_MIN = Arg("eta_min", checks.number(), default=0.0, doc="the minimum value.", annotation="float")
+_ETA_MIN = Arg(
+    "eta_min", checks.number(), default=0.0, doc="the minimum value.", annotation="float"
+)
 
 
 def cosine_annealing(step: Any, initial: float, T_max: int, eta_min: float = 0.0) -> Any:
@@ -100,7 +102,12 @@ COSINE_ANNEALING_WARM_RESTARTS = Schedule(
             doc="the value right after each restart.",
             annotation="float",
         ),
-        Arg("T_0", checks.integer(minimum=1), doc="length of the first period (>= 1).", annotation="int"),
+        Arg(
+            "T_0",
+            checks.integer(minimum=1),
+            doc="length of the first period (>= 1).",
+            annotation="int",
+        ),
         Arg(
             "T_mult",
             checks.integer(minimum=1),

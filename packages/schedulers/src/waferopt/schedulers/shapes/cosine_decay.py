@@ -33,8 +33,7 @@ COSINE_DECAY = Schedule(
     cosine_decay,
     summary="Cosine decay to an end value (Keras CosineDecay).",
     lr_summary=(
-        "Applies the cosine decay schedule of the Keras ``CosineDecay`` class to the "
-        "learning rate."
+        "Applies the cosine decay schedule of the Keras ``CosineDecay`` class to the learning rate."
     ),
     args=[INITIAL, END, TOTAL_ITERS],
     total_iters="total_iters",

@@ -107,7 +107,13 @@ CYCLIC = Schedule(
             doc='``"triangular"``, ``"triangular2"`` or ``"exp_range"``.',
             annotation="str",
         ),
-        Arg("gamma", checks.number(), default=1.0, doc="the base of the ``exp_range`` scaling.", annotation="float"),
+        Arg(
+            "gamma",
+            checks.number(),
+            default=1.0,
+            doc="the base of the ``exp_range`` scaling.",
+            annotation="float",
+        ),
         Arg(
             "scale_mode",
             checks.choice(None, "cycle", "iterations"),

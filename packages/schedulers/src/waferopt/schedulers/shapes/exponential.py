@@ -6,7 +6,7 @@ from typing import Any
 
 from waferopt.core.schedule import Arg, Schedule, checks, ops
 
-from ._args import INITIAL, STAIRCASE, TOTAL_ITERS
+from ._args import INITIAL, STAIRCASE
 
 
 def exponential_decay(
@@ -43,7 +43,12 @@ EXPONENTIAL = Schedule(
             doc="the number of steps over which the value is multiplied by ``decay_rate``.",
             annotation="int",
         ),
-        Arg("decay_rate", checks.number(), doc="the decay factor per ``total_iters`` steps.", annotation="float"),
+        Arg(
+            "decay_rate",
+            checks.number(),
+            doc="the decay factor per ``total_iters`` steps.",
+            annotation="float",
+        ),
         STAIRCASE,
     ],
     total_iters="total_iters",

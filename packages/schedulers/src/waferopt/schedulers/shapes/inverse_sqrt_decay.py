@@ -39,7 +39,9 @@ INVERSE_SQRT_DECAY = Schedule(
             doc="the base value.",
             annotation="float",
         ),
-        Arg("scale", checks.number(), default=1.0, doc="multiplicative factor.", annotation="float"),
+        Arg(
+            "scale", checks.number(), default=1.0, doc="multiplicative factor.", annotation="float"
+        ),
         Arg(
             "warmup_steps",
             checks.number(positive=True),

@@ -42,8 +42,18 @@ INVERSE_TIME_DECAY = Schedule(
     ),
     args=[
         INITIAL,
-        Arg("step_exponent", checks.number(), doc="the exponent ``k`` of the step.", annotation="float"),
-        Arg("total_iters", checks.integer(minimum=1), doc="the decay period ``T``.", annotation="int"),
+        Arg(
+            "step_exponent",
+            checks.number(),
+            doc="the exponent ``k`` of the step.",
+            annotation="float",
+        ),
+        Arg(
+            "total_iters",
+            checks.integer(minimum=1),
+            doc="the decay period ``T``.",
+            annotation="int",
+        ),
         Arg("decay_rate", checks.number(), doc="the decay rate.", annotation="float"),
         STAIRCASE,
     ],

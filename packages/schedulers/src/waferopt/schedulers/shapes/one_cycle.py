@@ -92,7 +92,9 @@ ONE_CYCLE = Schedule(
             doc="the value at step 0.",
             annotation="float",
         ),
-        Arg("max_val", checks.number(), lr_name="max_lr", doc="the peak value.", annotation="float"),
+        Arg(
+            "max_val", checks.number(), lr_name="max_lr", doc="the peak value.", annotation="float"
+        ),
         Arg(
             "total_steps",
             checks.integer(minimum=2),

@@ -75,7 +75,12 @@ STEP = Schedule(
     ),
     args=[
         INITIAL,
-        Arg("step_size", checks.integer(minimum=1), doc="the period of decay (>= 1).", annotation="int"),
+        Arg(
+            "step_size",
+            checks.integer(minimum=1),
+            doc="the period of decay (>= 1).",
+            annotation="int",
+        ),
         _GAMMA,
     ],
 )
@@ -87,7 +92,9 @@ MULTIPLICATIVE = Schedule(
     lr_summary="Multiplies the learning rate by ``coefficient`` every step.",
     args=[
         INITIAL,
-        Arg("coefficient", checks.number(), doc="the factor applied each step.", annotation="float"),
+        Arg(
+            "coefficient", checks.number(), doc="the factor applied each step.", annotation="float"
+        ),
     ],
 )
 

@@ -76,9 +76,19 @@ WARMUP_STABLE_DECAY = Schedule(
             doc="the plateau value, reached at the end of the warmup.",
             annotation="float",
         ),
-        Arg("warmup_steps", _STEPS, doc="``W``, steps of linear warmup (0: start at the peak).", annotation="int"),
+        Arg(
+            "warmup_steps",
+            _STEPS,
+            doc="``W``, steps of linear warmup (0: start at the peak).",
+            annotation="int",
+        ),
         Arg("stable_steps", _STEPS, doc="``S``, steps at the peak.", annotation="int"),
-        Arg("decay_steps", _STEPS, doc="``D``, steps of cooldown (0: drop at once).", annotation="int"),
+        Arg(
+            "decay_steps",
+            _STEPS,
+            doc="``D``, steps of cooldown (0: drop at once).",
+            annotation="int",
+        ),
         Arg(
             "initial_val",
             checks.number(),
@@ -108,6 +118,6 @@ WARMUP_STABLE_DECAY = Schedule(
     total_iters=lambda a: a["warmup_steps"] + a["stable_steps"] + a["decay_steps"],
 )
 
-WarmupStableDecayLR, WarmupStableDecayWD, WarmupStableDecayScheduler = (
-    WARMUP_STABLE_DECAY.classes(__name__)
+WarmupStableDecayLR, WarmupStableDecayWD, WarmupStableDecayScheduler = WARMUP_STABLE_DECAY.classes(
+    __name__
 )
