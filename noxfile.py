@@ -95,6 +95,7 @@ def run_tests(session: nox.Session, torch: str, pluggy: str) -> None:
         "'torch', torch.__version__, 'pluggy', pluggy.__version__, 'pytest', pytest.__version__)",
     )
     test_dirs = [str(d / "tests") for d in distributions() if (d / "tests").is_dir()]
+    test_dirs += DOCS_TESTS_IN_SUITE
     session.run(
         "python",
         "-m",
@@ -196,3 +197,55 @@ def bench(session: nox.Session) -> None:
     install_waferopt(session)
     for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
         session.run("python", str(script), *session.posargs)
+
+
+# ---------------------------------------------------------------- docs
+# docs/README.md says why this toolchain. The pins are the versions the site was last
+# checked with (a theme release can move the search box or the navigation markup that
+# docs/tests/test_site.py reads).
+DOCS_TOOLS = (
+    "sphinx==9.0.4",
+    "myst-parser==5.2.0",
+    "pydata-sphinx-theme==0.24.0",
+    "matplotlib",
+    "pyyaml>=6",
+    "pytest>=8",
+    "selenium==4.52.0",
+)
+DOCS_TESTS_IN_SUITE = [str(ROOT / "docs" / "tests" / "test_citations.py")]
+"""The docs tests that need nothing but the checkout: `nox -s tests` runs them too."""
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def docs(session: nox.Session) -> None:
+    """Check every citation and run every code example of docs/, build the site with
+    warnings as errors, then open it in headless Chromium (links, gallery, search).
+
+    `nox -s docs -- --no-browser` skips the Chromium step (e.g. on a machine without
+    the `chromium` and `chromium-driver` packages and without root to install them)."""
+    install_waferopt(session, *DOCS_TOOLS)
+    browser = "--no-browser" not in session.posargs
+    env = {"OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    pytest = ("python", "-m", "pytest", "-p", "no:cacheprovider", "-q")
+    session.run(*pytest, "docs/tests", "--ignore=docs/tests/test_site.py", env=env)
+    out = ROOT / "docs" / "_build" / "html"
+    session.run(
+        "python", "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", "-d",
+        str(ROOT / "docs" / "_build" / "doctrees"), "docs", str(out), env=env,
+    )  # fmt: skip
+    if browser:
+        ensure_chromium(session)
+        session.run(*pytest, "docs/tests/test_site.py", f"--site={out}", env=env)
+
+
+def ensure_chromium(session: nox.Session) -> None:
+    """Debian's chromium and its driver, installed with apt-get when missing."""
+    import shutil
+
+    if shutil.which("chromium") and shutil.which("chromedriver"):
+        return
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    session.run("apt-get", "update", "-qq", external=True, env=env)
+    session.run(
+        "apt-get", "install", "-y", "-qq", "chromium", "chromium-driver", external=True, env=env
+    )  # fmt: skip
