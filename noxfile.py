@@ -210,7 +210,7 @@ DOCS_TOOLS = (
     "matplotlib",
     "pyyaml>=6",
     "pytest>=8",
-    "selenium==4.52.0",
+    "selenium==4.40.0",
 )
 DOCS_TESTS_IN_SUITE = [str(ROOT / "docs" / "tests" / "test_citations.py")]
 """The docs tests that need nothing but the checkout: `nox -s tests` runs them too."""

@@ -90,7 +90,9 @@ def broken(cites: list[Citation]) -> list[str]:
         if known is None:
             problems.append(f"{cite.where}: {cite.text!r}: no page {cite.target}")
         elif cite.anchor not in known:
-            problems.append(f"{cite.where}: {cite.text!r}: no section #{cite.anchor} in {cite.target.name}")
+            problems.append(
+                f"{cite.where}: {cite.text!r}: no section #{cite.anchor} in {cite.target.name}"
+            )
     return problems
 
 
@@ -98,9 +100,9 @@ def checkout_files() -> list[Path]:
     files = []
     for path in ROOT.rglob("*"):
         parts = set(path.relative_to(ROOT).parts)
-        if path.suffix in SUFFIXES and path.is_file() and not parts & SKIP_DIRS:
-            if not any(p.startswith((".venv", ".ci")) for p in parts):
-                files.append(path)
+        hidden = any(p.startswith((".venv", ".ci")) for p in parts)
+        if path.suffix in SUFFIXES and path.is_file() and not parts & SKIP_DIRS and not hidden:
+            files.append(path)
     return files
 
 
