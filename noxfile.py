@@ -211,6 +211,10 @@ DOCS_TOOLS = (
     "pyyaml>=6",
     "pytest>=8",
     "selenium==4.40.0",
+    # what the how-to guides run their examples with
+    "lightning",
+    "transformers",
+    "accelerate>=1.1",
 )
 DOCS_TESTS_IN_SUITE = [str(ROOT / "docs" / "tests" / "test_citations.py")]
 """The docs tests that need nothing but the checkout: `nox -s tests` runs them too."""

@@ -14,6 +14,7 @@ pytest, so `nox -s tests` runs it as well as `nox -s docs`.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 SPEC = DOCS / "explanation" / "semantics.md"
 SUFFIXES = {".py", ".md", ".toml", ".yaml", ".yml", ".cfg", ".txt", ".rst"}
-SKIP_DIRS = {".git", ".nox", "_build", "node_modules", "__pycache__", ".ci-venv"}
+SKIP_DIRS = {".git", ".nox", "_build", "build", "dist", "node_modules", "__pycache__", "_generated"}
 
 LABEL = re.compile(r"^\(([A-Za-z0-9_.:-]+)\)=\s*$", re.M)
 HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.M)
@@ -97,12 +98,11 @@ def broken(cites: list[Citation]) -> list[str]:
 
 
 def checkout_files() -> list[Path]:
+    """The checkout's text files, without build outputs and virtual environments."""
     files = []
-    for path in ROOT.rglob("*"):
-        parts = set(path.relative_to(ROOT).parts)
-        hidden = any(p.startswith((".venv", ".ci")) for p in parts)
-        if path.suffix in SUFFIXES and path.is_file() and not parts & SKIP_DIRS and not hidden:
-            files.append(path)
+    for folder, dirs, names in os.walk(ROOT):
+        dirs[:] = [d for d in dirs if d not in SKIP_DIRS and not d.startswith((".venv", ".ci"))]
+        files += [Path(folder, n) for n in names if Path(n).suffix in SUFFIXES]
     return files
 
 
