@@ -207,6 +207,7 @@ DOCS_TOOLS = (
     "sphinx==9.0.4",
     "myst-parser==5.2.0",
     "pydata-sphinx-theme==0.24.0",
+    "sphinx-mathjax-offline==0.0.2",
     "matplotlib",
     "pyyaml>=6",
     "pytest>=8",

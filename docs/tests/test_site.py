@@ -26,6 +26,8 @@ return {
   ids: Array.from(document.querySelectorAll('[id]'), e => e.id),
   images: Array.from(document.images, i => [i.src, i.complete && i.naturalWidth > 0]),
   title: document.title,
+  math: document.querySelectorAll('mjx-container').length,
+  rawMath: document.querySelectorAll('div.math:not(:has(mjx-container))').length,
   ready: document.readyState === 'complete',
 };
 """
@@ -125,6 +127,13 @@ def test_no_internal_link_is_broken(crawl, site: Path, base_url: str):
             elif fragment and path.endswith(".html") and fragment not in crawl[path]["ids"]:
                 broken.append(f"{page}: {href} (no #{fragment} on {path})")
     assert not broken, "broken internal links:\n" + "\n".join(sorted(set(broken)))
+
+
+def test_formulas_render(crawl):
+    """MathJax (shipped with the site, no network) typesets every formula."""
+    assert crawl["reference/api/waferopt.adam.html"]["math"] > 5
+    raw = [page for page, seen in crawl.items() if seen["rawMath"]]
+    assert not raw, f"formulas left as TeX on: {raw}"
 
 
 def test_every_image_loads(crawl):
