@@ -140,6 +140,18 @@ class CliDirective(SphinxDirective):
                     yield from self._walk(sub, f"{title} {name}")
 
 
+# ---------------------------------------------------------------- front door
+class FrontDoorFunctionsDirective(SphinxDirective):
+    """Every function of ``waferopt.optim.__all__`` (the ``configure_*`` family, ``build``),
+    documented under the name users call it by."""
+
+    def run(self) -> list[nodes.Node]:
+        module = importlib.import_module("waferopt.optim")
+        names = [n for n in module.__all__ if inspect.isfunction(getattr(module, n, None))]
+        rst = [f".. autofunction:: waferopt.optim.{n}" for n in names]
+        return _markdown(self, "\n".join(["```{eval-rst}", *rst, "```"]))
+
+
 # ---------------------------------------------------------------- Model Zoo keys
 class ModelZooKeysDirective(SphinxDirective):
     """The table of every special key of a Model Zoo ``optimizer:`` block."""
@@ -270,7 +282,7 @@ class GalleryDirective(SphinxDirective):
         outdir = Path(self.env.srcdir) / "_generated" / "gallery"
         outdir.mkdir(parents=True, exist_ok=True)
         result: list[nodes.Node] = []
-        for entry in sorted(shapes, key=lambda e: e.name):
+        for entry in shapes:  # in the order the plugin registers them
             if entry.name not in configs:
                 continue
             spec = configs[entry.name]
@@ -340,4 +352,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("schedule-gallery", GalleryDirective)
     app.add_directive("waferopt-cli", CliDirective)
     app.add_directive("modelzoo-keys", ModelZooKeysDirective)
+    app.add_directive("front-door-functions", FrontDoorFunctionsDirective)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
