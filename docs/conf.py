@@ -53,6 +53,9 @@ autodoc_preserve_defaults = True
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 napoleon_use_rtype = False
+# "Attributes:" sections as fields of the class, not attribute entries: a dataclass field
+# documented there and by autodoc would otherwise be described twice.
+napoleon_use_ivar = True
 # Type hints are strings (`from __future__ import annotations`) naming torch types that
 # Sphinx has no inventory for (the build is offline): do not warn on every one.
 nitpicky = False
