@@ -30,6 +30,7 @@ from typing import Any
 
 from docutils import nodes
 from docutils.statemachine import StringList
+from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
@@ -241,6 +242,21 @@ def _curves(config: dict[str, Any], groups: list[dict[str, Any]], steps: int) ->
     return values
 
 
+def _class_ref(cls: type, docname: str) -> nodes.Node:
+    """A link to a class's reference entry (documented at its package, see write_api_pages)."""
+    package = ".".join(cls.__module__.split(".")[:2])
+    ref = addnodes.pending_xref(
+        "",
+        refdomain="py",
+        reftype="class",
+        reftarget=f"{package}.{cls.__name__}",
+        refexplicit=True,
+        refdoc=docname,
+    )
+    ref += nodes.literal(text=cls.__name__)
+    return ref
+
+
 class GalleryDirective(SphinxDirective):
     """Every schedule shape, LR and WD, drawn from the code."""
 
@@ -258,6 +274,7 @@ class GalleryDirective(SphinxDirective):
         steps = self.config.waferopt_gallery_steps
         configs = gallery_configs.GALLERY
         self.env.note_dependency(gallery_configs.__file__)
+        self.env.note_dependency(__file__)
         shapes = [
             e
             for e in registry.entries
@@ -319,9 +336,12 @@ class GalleryDirective(SphinxDirective):
             )
             section += nodes.title(text=entry.name)
             description = entry.registration.description
-            section += nodes.paragraph(
-                text=f"{description}. Drawn by stepping {entry.name} and {wd_name} built from:"
-            )
+            intro = nodes.paragraph(text=f"{description}. Drawn by stepping ")
+            intro += _class_ref(registry.resolve(entry.name), self.env.docname)
+            intro += nodes.Text(" and ")
+            intro += _class_ref(registry.resolve(wd_name), self.env.docname)
+            intro += nodes.Text(" built from:")
+            section += intro
             lr_text, lr_lang = _yaml_or_python(
                 lr_config, "{" + repr(entry.name) + ": " + spec.source.strip() + "}"
             )
