@@ -75,4 +75,8 @@ GALLERY: dict[str, Shape] = {
         '{"scheduler": {"CosineDecayLR": {"initial_learning_rate": 1.0, "end_learning_rate": 0.1, "total_iters": 80}}}',
         groups=[{"adjust_learning_rate": 1.0}, {"adjust_learning_rate": 0.5}],
     ),
+    "WarmupStableDecayLR": Shape(
+        '{"max_lr": 1.0, "warmup_steps": 10, "stable_steps": 50, "decay_steps": 30, '
+        '"end_learning_rate": 0.1}'
+    ),
 }
