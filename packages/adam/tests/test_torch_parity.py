@@ -26,7 +26,7 @@ import math
 import pytest
 import torch
 
-import waferopt.adam._multi_tensor as mt
+import waferopt.core.foreach as core_foreach
 from waferopt.adam import Adam, Adamax, AdamW, NAdam, RAdam
 
 SHAPES = [(4, 5), (7,), (3, 2, 2), (1,), (6, 3)]
@@ -91,7 +91,7 @@ def assert_state_close(ours, ref, keys, dtype, path):
 @pytest.fixture(params=["host", "tiled", "tensor"])
 def path(request, monkeypatch):
     if request.param == "tiled":
-        monkeypatch.setattr(mt, "TILE_NUMEL", 8)
+        monkeypatch.setattr(core_foreach, "CPU_CHUNK_BYTES", 32)  # 8 float32 elements
     return request.param
 
 

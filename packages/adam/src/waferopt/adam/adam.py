@@ -17,40 +17,29 @@ to ``ε / √(1 - β2^t)``, which is how the fused path computes it.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from waferopt.core import check_betas, check_non_negative
-from waferopt.core import foreach as F
+from waferopt.core import Hyperparameter, StateSpec, check_non_negative
+from waferopt.core.authoring import zeros
 
-from ._multi_tensor import (
-    Bucket,
-    MultiTensorOptimizer,
-    TensorList,
-    as_float,
-    is_tensor,
-    numbers,
-    promote,
-    steps_from_power,
-    sub,
-    tiles,
-    update_moments_,
-    zeros_like_param,
-)
+from ._common import ADAM_HYPERPARAMETERS, MOMENTS, PowerStateOptimizer, as_float, beta_power
+from .functional import adam
 
 __all__ = ["Adam", "AdamBase", "AdamW"]
 
-_FUSED_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
-_FUSED_DEVICES = ("cpu", "cuda", "xpu", "mps")
 # Group flags of torch.optim.Adam / AdamW that have no meaning here.
 _TORCH_GROUP_FLAGS = ("foreach", "fused", "capturable", "differentiable", "decoupled_weight_decay")
 
 
-class AdamBase(MultiTensorOptimizer):
+def _correct_bias(group: Any) -> bool:
+    return bool(group["correct_bias"])
+
+
+class AdamBase(PowerStateOptimizer):
     r"""Adam with coupled L2, decoupled weight decay and optional bias correction.
 
     .. math::
@@ -87,6 +76,17 @@ class AdamBase(MultiTensorOptimizer):
     Loshchilov & Hutter, "Decoupled Weight Decay Regularization" (2017).
     """
 
+    hyperparameters = (
+        *ADAM_HYPERPARAMETERS,
+        Hyperparameter("l2_regularization_rate", check_non_negative),
+    )
+    param_state = (
+        *MOMENTS,
+        StateSpec("max_exp_avg_sq", zeros, when=lambda group: bool(group["amsgrad"])),
+        beta_power(0, "beta1_power", when=_correct_bias),
+        beta_power(1, "beta2_power", when=_correct_bias),
+    )
+
     _decoupled_default = False
     """How a foreign (torch.optim) checkpoint's ``weight_decay`` is read when its group
     does not say: False as torch.optim.Adam (coupled L2), True as AdamW."""
@@ -105,11 +105,6 @@ class AdamBase(MultiTensorOptimizer):
         enable_global_step: bool = False,
         fused: bool | None = None,
     ) -> None:
-        check_non_negative("lr", lr)
-        check_betas("betas", betas)
-        check_non_negative("eps", eps)
-        check_non_negative("weight_decay", weight_decay)
-        check_non_negative("l2_regularization_rate", l2_regularization_rate)
         self.fused = fused
         defaults = dict(
             lr=lr,
@@ -120,38 +115,7 @@ class AdamBase(MultiTensorOptimizer):
             correct_bias=correct_bias,
             amsgrad=amsgrad,
         )
-        super().__init__(params, defaults, enable_global_step=enable_global_step)
-
-    # ------------------------------------------------------------------ state
-    def _check_group(self, group: dict[str, Any], where: str) -> None:
-        super()._check_group(group, where)
-        check_non_negative(f"l2_regularization_rate ({where})", group["l2_regularization_rate"])
-
-    def _state_spec(self, group: dict[str, Any]) -> tuple[dict, dict[str, float]]:
-        tensors = {"exp_avg": zeros_like_param, "exp_avg_sq": zeros_like_param}
-        if group["amsgrad"]:
-            tensors["max_exp_avg_sq"] = zeros_like_param
-        scalars: dict[str, float] = {}
-        if group["correct_bias"]:
-            beta1, beta2 = (as_float(b) for b in group["betas"])
-            scalars = {"beta1_power": beta1, "beta2_power": beta2}
-        return tensors, scalars
-
-    def preinitialize(self) -> None:
-        """Create ``exp_avg``, ``exp_avg_sq`` and, as the group asks, ``max_exp_avg_sq``,
-        ``beta1_power``, ``beta2_power`` (and ``step``) for every parameter."""
-        super().preinitialize()
-
-    def _steps_from_state(self, group: dict[str, Any], bucket: Bucket) -> list[int]:
-        if "step" in bucket.scalars:
-            return super()._steps_from_state(group, bucket)
-        if "beta2_power" in bucket.scalars:
-            beta1, beta2 = (as_float(b) for b in group["betas"])
-            for key, beta in (("beta2_power", beta2), ("beta1_power", beta1)):
-                steps = steps_from_power(bucket.scalars[key].tolist(), beta)
-                if steps is not None:
-                    return steps
-        return [0] * len(bucket.params)
+        super().__init__(params, defaults, enable_global_step)
 
     # ------------------------------------------------------------------ checkpoints
     def convert_state_dict(self, state_dict: dict[str, Any]) -> dict[str, Any]:
@@ -204,13 +168,10 @@ class AdamBase(MultiTensorOptimizer):
                 if saved_state is None:
                     if pi >= len(here):
                         continue
-                    p = here[pi]
-                    converted: dict[str, Any] = {
-                        "exp_avg": torch.zeros_like(p),
-                        "exp_avg_sq": torch.zeros_like(p),
-                    }
-                    if group["amsgrad"]:
-                        converted["max_exp_avg_sq"] = torch.zeros_like(p)
+                    # the declared initial state; the powers and step follow from t below
+                    converted: dict[str, Any] = self.initial_state(
+                        {**self.defaults, **group}, here[pi]
+                    )
                     t = 0.0
                 else:
                     converted = dict(saved_state)
@@ -225,145 +186,32 @@ class AdamBase(MultiTensorOptimizer):
         return {**state_dict, "state": new_state, "param_groups": new_groups}
 
     # ------------------------------------------------------------------ step
-    def _fused_allowed(self, bucket: Bucket, grads: TensorList, lr: Any, wd: Any, l2: Any) -> bool:
-        if self.fused is False or (wd != 0 and l2 != 0):
-            return False
-        if bucket.device.type not in _FUSED_DEVICES or bucket.dtype not in _FUSED_DTYPES:
-            return False
-        if is_tensor(lr) and (lr.dim() != 0 or lr.device != bucket.device):
-            return False
-        dtype, device = bucket.dtype, bucket.device
-        return all(g.dtype == dtype and g.device == device for g in grads)
-
-    def _step_bucket(
+    def update(
         self,
         group: dict[str, Any],
-        bucket: Bucket,
-        grads: TensorList,
-        idx: list[int] | None,
-        host: bool,
+        params: list[Tensor],
+        grads: list[Tensor],
+        state: dict[str, list[Tensor]],
+        step: int | None,
     ) -> None:
-        lr = group["lr"]
         beta1, beta2 = group["betas"]
-        eps, wd, l2 = group["eps"], group["weight_decay"], group["l2_regularization_rate"]
-        params = sub(bucket.params, idx)
-        exp_avgs = sub(bucket.tensors["exp_avg"], idx)
-        exp_avg_sqs = sub(bucket.tensors["exp_avg_sq"], idx)
-        amsgrad = "max_exp_avg_sq" in bucket.tensors
-        max_sqs = sub(bucket.tensors["max_exp_avg_sq"], idx) if amsgrad else []
-        correct_bias = "beta1_power" in bucket.scalars
-        arrays = (params, grads, exp_avgs, exp_avg_sqs, max_sqs)
-
-        if host and numbers(beta1, beta2, eps, wd, l2):
-            if self._fused_allowed(bucket, grads, lr, wd, l2):
-                self._fused(bucket, idx, arrays, lr, beta1, beta2, eps, wd, l2, correct_bias)
-            elif not is_tensor(lr):
-                self._host_foreach(bucket, idx, arrays, lr, beta1, beta2, eps, wd, l2, correct_bias)
-            else:
-                self._tensor_path(bucket, idx, arrays, lr, beta1, beta2, eps, wd, l2, correct_bias)
-        else:
-            self._tensor_path(bucket, idx, arrays, lr, beta1, beta2, eps, wd, l2, correct_bias)
-
-        if correct_bias:
-            if host and numbers(beta1, beta2):
-                bucket.fill_powers_(idx, {"beta1_power": beta1, "beta2_power": beta2})
-            else:
-                bucket.scalar_mul_("beta1_power", beta1, idx)
-                bucket.scalar_mul_("beta2_power", beta2, idx)
-        if "step" in bucket.scalars:
-            bucket.scalar_add_("step", 1.0, idx)
-        if host:
-            bucket.advance(idx)
-
-    @staticmethod
-    def _fused(bucket, idx, arrays, lr, beta1, beta2, eps, wd, l2, correct_bias) -> None:  # type: ignore[no-untyped-def]
-        """torch's fused kernel; eps is rescaled per step so it sits before the bias correction."""
-        kernel = torch._fused_adam_ if l2 != 0 else torch._fused_adamw_
-        decay = float(l2) if l2 != 0 else float(wd)
-        if not is_tensor(lr):
-            lr = float(lr)
-        beta1, beta2 = float(beta1), float(beta2)
-        amsgrad = bool(arrays[4])
-        for t, pos in bucket.step_groups(idx):
-            params, grads, exp_avgs, exp_avg_sqs, max_sqs = (
-                sub(a, pos) if a else a for a in arrays
-            )
-            if correct_bias:
-                eps_t = float(eps) / math.sqrt(1.0 - beta2**t)
-                bucket.step_scratch.fill_(float(t))
-            else:
-                # beta ** inf == 0: the kernel's bias corrections become exactly 1.
-                eps_t = float(eps)
-                bucket.step_scratch.fill_(math.inf)
-            kernel(
-                params,
-                grads,
-                exp_avgs,
-                exp_avg_sqs,
-                max_sqs,
-                [bucket.step_scratch] * len(params),
-                lr=lr,
-                beta1=beta1,
-                beta2=beta2,
-                weight_decay=decay,
-                eps=eps_t,
-                amsgrad=amsgrad,
-                maximize=False,
-            )
-
-    @staticmethod
-    def _host_foreach(bucket, idx, arrays, lr, beta1, beta2, eps, wd, l2, correct_bias) -> None:  # type: ignore[no-untyped-def]
-        """Multi-tensor step with Python-float coefficients from the host step mirror."""
-        amsgrad = bool(arrays[4])
-        for t, pos in bucket.step_groups(idx):
-            lists = [sub(a, pos) for a in arrays if a]
-            if correct_bias:
-                step_size = lr * math.sqrt(1.0 - beta2**t) / (1.0 - beta1**t)
-            else:
-                step_size = lr
-            chunks = tiles(lists) if bucket.device.type == "cpu" else [lists]
-            for chunk in chunks:
-                params, grads, exp_avgs, exp_avg_sqs = chunk[:4]
-                if l2 != 0:
-                    grads = torch._foreach_add(grads, params, alpha=l2)
-                update_moments_(exp_avgs, exp_avg_sqs, grads, beta1, beta2)
-                if amsgrad:
-                    torch._foreach_maximum_(chunk[4], exp_avg_sqs)
-                    denom = torch._foreach_sqrt(chunk[4])
-                else:
-                    denom = torch._foreach_sqrt(exp_avg_sqs)
-                torch._foreach_add_(denom, eps)
-                if wd != 0:
-                    torch._foreach_mul_(params, 1.0 - lr * wd)
-                torch._foreach_addcdiv_(params, exp_avgs, denom, value=-step_size)
-
-    def _tensor_path(
-        self, bucket, idx, arrays, lr, beta1, beta2, eps, wd, l2, correct_bias
-    ) -> None:  # type: ignore[no-untyped-def]
-        """Multi-tensor step whose coefficients come from the state tensors (no host data)."""
-        params, grads, exp_avgs, exp_avg_sqs, max_sqs = arrays
-        cdt = self._coef_dtype(bucket)
-        lr, wd = promote(lr, cdt), promote(wd, cdt)
-        if correct_bias:
-            p1 = bucket.scalar_values("beta1_power", idx).to(cdt)
-            p2 = bucket.scalar_values("beta2_power", idx).to(cdt)
-            coefs: Any = list((torch.sqrt(1.0 - p2) / (1.0 - p1) * -lr).unbind(0))
-        else:
-            coefs = -lr
-        if F.is_nonzero_or_tensor(l2):
-            grads = F.added_scaled(grads, params, l2)
-        update_moments_(exp_avgs, exp_avg_sqs, grads, beta1, beta2)
-        if max_sqs:
-            torch._foreach_maximum_(max_sqs, exp_avg_sqs)
-            denom = torch._foreach_sqrt(max_sqs)
-        else:
-            denom = torch._foreach_sqrt(exp_avg_sqs)
-        torch._foreach_add_(denom, eps)
-        update = torch._foreach_div(exp_avgs, denom)
-        torch._foreach_mul_(update, coefs)
-        if is_tensor(wd) or wd != 0:
-            torch._foreach_mul_(params, 1.0 - lr * wd)
-        torch._foreach_add_(params, update)
+        adam(
+            params,
+            grads,
+            state["exp_avg"],
+            state["exp_avg_sq"],
+            state.get("max_exp_avg_sq"),
+            state.get("beta1_power"),
+            state.get("beta2_power"),
+            lr=group["lr"],
+            beta1=beta1,
+            beta2=beta2,
+            eps=group["eps"],
+            weight_decay=group["weight_decay"],
+            l2_regularization_rate=group["l2_regularization_rate"],
+            step=step,
+            fused=self.fused,
+        )
 
 
 class Adam(AdamBase):

@@ -5,26 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import torch
 from torch import Tensor
 
-from waferopt.core import check_betas, check_non_negative
-from waferopt.core import foreach as F
+from waferopt.core import DeclaredOptimizer
 
-from ._multi_tensor import (
-    Bucket,
-    MultiTensorOptimizer,
-    TensorList,
-    promote,
-    sub,
-    update_moments_,
-    zeros_like_param,
-)
+from ._common import ADAM_HYPERPARAMETERS, MOMENTS
+from .functional import lamb
 
 __all__ = ["Lamb"]
 
 
-class Lamb(MultiTensorOptimizer):
+class Lamb(DeclaredOptimizer):
     r"""Lamb: Adam moments with a per-tensor trust ratio.
 
     .. math::
@@ -55,6 +46,9 @@ class Lamb(MultiTensorOptimizer):
     in 76 minutes" (ICLR 2020).
     """
 
+    hyperparameters = ADAM_HYPERPARAMETERS
+    param_state = MOMENTS
+
     def __init__(
         self,
         params: Iterable[Tensor] | Iterable[dict[str, Any]],
@@ -66,57 +60,27 @@ class Lamb(MultiTensorOptimizer):
         *,
         enable_global_step: bool = False,
     ) -> None:
-        check_non_negative("lr", lr)
-        check_betas("betas", betas)
-        check_non_negative("eps", eps)
-        check_non_negative("weight_decay", weight_decay)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, adam=adam)
-        super().__init__(params, defaults, enable_global_step=enable_global_step)
+        super().__init__(params, defaults, enable_global_step)
 
-    def _state_spec(self, group: dict[str, Any]) -> tuple[dict, dict[str, float]]:
-        return {"exp_avg": zeros_like_param, "exp_avg_sq": zeros_like_param}, {}
-
-    def preinitialize(self) -> None:
-        """Create ``exp_avg`` and ``exp_avg_sq`` (and ``step``) for every parameter."""
-        super().preinitialize()
-
-    def _step_bucket(
+    def update(
         self,
         group: dict[str, Any],
-        bucket: Bucket,
-        grads: TensorList,
-        idx: list[int] | None,
-        host: bool,
+        params: list[Tensor],
+        grads: list[Tensor],
+        state: dict[str, list[Tensor]],
+        step: int | None,
     ) -> None:
-        lr, (beta1, beta2) = group["lr"], group["betas"]
-        eps, wd = group["eps"], group["weight_decay"]
-        params = sub(bucket.params, idx)
-        exp_avgs = sub(bucket.tensors["exp_avg"], idx)
-        exp_avg_sqs = sub(bucket.tensors["exp_avg_sq"], idx)
-        cdt = self._coef_dtype(bucket)
-        lr, wd = promote(lr, cdt), promote(wd, cdt)
-
-        update_moments_(exp_avgs, exp_avg_sqs, grads, beta1, beta2)
-        denom = torch._foreach_sqrt(exp_avg_sqs)
-        torch._foreach_add_(denom, eps)
-        ratio = torch._foreach_div(exp_avgs, denom)
-        if F.is_nonzero_or_tensor(wd):
-            F.add_scaled_(ratio, params, wd)
-        if group["adam"]:
-            torch._foreach_mul_(ratio, -lr)
-        else:
-            weight_norm = torch.stack(torch._foreach_norm(params)).clamp(0.0, 10.0)
-            ratio_norm = torch.stack(torch._foreach_norm(ratio))
-            weight_norm, ratio_norm = weight_norm.to(cdt), ratio_norm.to(cdt)
-            trust = torch.where(
-                (weight_norm > 0) & (ratio_norm > 0),
-                weight_norm / ratio_norm,
-                torch.ones_like(weight_norm),
-            )
-            torch._foreach_mul_(ratio, list((trust * -lr).unbind(0)))
-        torch._foreach_add_(params, ratio)
-
-        if "step" in bucket.scalars:
-            bucket.scalar_add_("step", 1.0, idx)
-        if host:
-            bucket.advance(idx)
+        beta1, beta2 = group["betas"]
+        lamb(
+            params,
+            grads,
+            state["exp_avg"],
+            state["exp_avg_sq"],
+            lr=group["lr"],
+            beta1=beta1,
+            beta2=beta2,
+            eps=group["eps"],
+            weight_decay=group["weight_decay"],
+            adam=group["adam"],
+        )

@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any
 
-import torch
 from torch import Tensor
 
-from waferopt.core import check_betas, check_non_negative
-from waferopt.core import foreach as F
+from waferopt.core import DeclaredOptimizer
 
-from ._multi_tensor import (
-    Bucket,
-    MultiTensorOptimizer,
-    TensorList,
-    numbers,
-    promote,
-    sub,
-    tiles,
-    update_moments_,
-    zeros_like_param,
-)
+from ._common import ADAM_HYPERPARAMETERS, MOMENTS
+from .functional import radam
 
 __all__ = ["RAdam"]
 
 
-class RAdam(MultiTensorOptimizer):
+class RAdam(DeclaredOptimizer):
     r"""RAdam: Adam whose adaptive learning rate is rectified while its variance is large.
 
     .. math::
@@ -58,6 +46,11 @@ class RAdam(MultiTensorOptimizer):
     (ICLR 2020).
     """
 
+    hyperparameters = ADAM_HYPERPARAMETERS
+    param_state = MOMENTS
+    global_step = "always"
+    host_step = True
+
     def __init__(
         self,
         params: Iterable[Tensor] | Iterable[dict[str, Any]],
@@ -68,90 +61,28 @@ class RAdam(MultiTensorOptimizer):
         *,
         enable_global_step: bool = True,
     ) -> None:
-        check_non_negative("lr", lr)
-        check_betas("betas", betas)
-        check_non_negative("eps", eps)
-        check_non_negative("weight_decay", weight_decay)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
-        super().__init__(params, defaults, enable_global_step=True)
+        super().__init__(params, defaults, enable_global_step)
 
-    def _state_spec(self, group: dict[str, Any]) -> tuple[dict, dict[str, float]]:
-        return {"exp_avg": zeros_like_param, "exp_avg_sq": zeros_like_param}, {}
-
-    def preinitialize(self) -> None:
-        """Create ``exp_avg``, ``exp_avg_sq`` and ``step`` for every parameter."""
-        super().preinitialize()
-
-    def _step_bucket(
+    def update(
         self,
         group: dict[str, Any],
-        bucket: Bucket,
-        grads: TensorList,
-        idx: list[int] | None,
-        host: bool,
+        params: list[Tensor],
+        grads: list[Tensor],
+        state: dict[str, list[Tensor]],
+        step: int | None,
     ) -> None:
-        lr, (beta1, beta2) = group["lr"], group["betas"]
-        eps, wd = group["eps"], group["weight_decay"]
-        params = sub(bucket.params, idx)
-        exp_avgs = sub(bucket.tensors["exp_avg"], idx)
-        exp_avg_sqs = sub(bucket.tensors["exp_avg_sq"], idx)
-
-        if host and numbers(lr, beta1, beta2, eps, wd):
-            rho_inf = 2.0 / (1.0 - beta2) - 1.0
-            for t, pos in bucket.step_groups(idx):
-                bc1 = 1.0 - beta1**t
-                bc2 = 1.0 - beta2**t
-                rho_t = rho_inf - 2.0 * t * beta2**t / bc2
-                lists = [sub(a, pos) for a in (params, grads, exp_avgs, exp_avg_sqs)]
-                chunks = tiles(lists) if bucket.device.type == "cpu" else [lists]
-                for p_, g_, m_, v_ in chunks:
-                    if wd != 0:
-                        g_ = torch._foreach_add(g_, p_, alpha=wd)
-                    update_moments_(m_, v_, g_, beta1, beta2)
-                    if rho_t > 5.0:
-                        rect = math.sqrt(
-                            (rho_t - 4.0)
-                            * (rho_t - 2.0)
-                            * rho_inf
-                            / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t)
-                        )
-                        denom = torch._foreach_sqrt(v_)
-                        torch._foreach_add_(denom, eps)
-                        torch._foreach_addcdiv_(
-                            p_, m_, denom, value=-lr * rect * math.sqrt(bc2) / bc1
-                        )
-                    else:
-                        torch._foreach_add_(p_, m_, alpha=-lr / bc1)
-        else:
-            cdt = self._coef_dtype(bucket)
-            lr, wd = promote(lr, cdt), promote(wd, cdt)
-            steps = bucket.scalar_values("step", idx).to(cdt) + 1.0
-            bc1 = 1.0 - torch.pow(beta1, steps)
-            beta2_t = torch.pow(beta2, steps)
-            bc2 = 1.0 - beta2_t
-            rho_inf = 2.0 / (1.0 - beta2) - 1.0
-            rho_t = rho_inf - 2.0 * steps * beta2_t / bc2
-            rect_sq = (
-                (rho_t - 4.0)
-                * (rho_t - 2.0)
-                * rho_inf
-                / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t)
-            )
-            rect_t = torch.sqrt(torch.clamp(rect_sq, min=0.0))
-            rectified = rho_t > 5.0
-            zero = torch.zeros_like(steps)
-            adaptive = torch.where(rectified, -lr * rect_t * torch.sqrt(bc2) / bc1, zero)
-            plain = torch.where(rectified, zero, -lr / bc1)
-            if F.is_nonzero_or_tensor(wd):
-                grads = F.added_scaled(grads, params, wd)
-            update_moments_(exp_avgs, exp_avg_sqs, grads, beta1, beta2)
-            denom = torch._foreach_sqrt(exp_avg_sqs)
-            torch._foreach_add_(denom, eps)
-            update = torch._foreach_div(exp_avgs, denom)
-            torch._foreach_mul_(update, list(adaptive.unbind(0)))
-            torch._foreach_add_(params, update)
-            torch._foreach_add_(params, torch._foreach_mul(exp_avgs, list(plain.unbind(0))))
-
-        bucket.scalar_add_("step", 1.0, idx)
-        if host:
-            bucket.advance(idx)
+        beta1, beta2 = group["betas"]
+        radam(
+            params,
+            grads,
+            state["exp_avg"],
+            state["exp_avg_sq"],
+            state["step"],
+            lr=group["lr"],
+            beta1=beta1,
+            beta2=beta2,
+            eps=group["eps"],
+            weight_decay=group["weight_decay"],
+            step=step,
+        )

@@ -128,7 +128,7 @@ class DeclaredOptimizer(Optimizer):
             def __init__(self, params, lr=1e-3, *, enable_global_step=False):
                 super().__init__(params, {"lr": lr}, enable_global_step)
 
-            def update(self, group, params, grads, state):
+            def update(self, group, params, grads, state, step):
                 sign_kernel(params, grads, state["exp_avg"], lr=group["lr"])
     """
 
@@ -142,6 +142,15 @@ class DeclaredOptimizer(Optimizer):
     """``"always"``: the rule reads ``state[p]["step"]``, which is kept whatever
     ``enable_global_step`` says."""
 
+    host_step: ClassVar[bool] = False
+    """Keep a host-side copy of each param's step count, so that an eager step can pass
+    its kernel this step's number as a Python int (``update(..., step=t)``): the kernel
+    then computes its coefficients as Python floats and can use torch's fused kernels.
+    The copy is read from the state (:meth:`host_step_from_state`) at construction and
+    after ``load_state_dict`` / ``visit_state`` / unpickling, never in ``step()``; a
+    compiled step leaves it behind, and eager steps then pass ``step=None`` (the kernel
+    computes on the device) until the next load."""
+
     def __init__(
         self,
         params: Iterable[Tensor] | Iterable[dict[str, Any]],
@@ -150,9 +159,11 @@ class DeclaredOptimizer(Optimizer):
     ) -> None:
         params = check_params_not_empty(params)
         self.check_hyperparameters(defaults)
+        self._host = HostSteps()
         super().__init__(
             params, defaults, enable_global_step=enable_global_step or self.global_step == "always"
         )
+        self._sync_host_steps()
 
     # ------------------------------------------------------------------ declarations
     def check_hyperparameters(self, values: Mapping[str, Any], where: str | None = None) -> None:
@@ -184,6 +195,52 @@ class DeclaredOptimizer(Optimizer):
                     if spec.name not in st and (spec.applies is None or spec.applies(p)):
                         st[spec.name] = spec.init(p, group)
 
+    def initial_state(self, group: Mapping[str, Any], p: Tensor) -> dict[str, Tensor]:
+        """The declared state of ``p`` in ``group`` as a fresh optimizer holds it (``step``
+        aside), e.g. for a checkpoint that never stepped ``p``."""
+        return {spec.name: spec.init(p, group) for spec in self.state_specs(group)}
+
+    # ------------------------------------------------------------------ host step copy
+    def host_step_from_state(self, group: Mapping[str, Any], p: Tensor) -> int | None:
+        """The number of steps ``p`` has taken, read from its state (outside ``step()``).
+
+        The default reads ``state[p]["step"]``; a family whose state holds the step
+        another way (Adam's ``beta*_power``) overrides it. None: unknown.
+        """
+        step = self.state[p].get("step")
+        return None if step is None else round(float(step))
+
+    def _sync_host_steps(self) -> None:
+        if not self.host_step:
+            return
+        counts: dict[int, int] = {}
+        for group in self.param_groups:
+            for p in group["params"]:
+                n = self.host_step_from_state(group, p)
+                if n is not None:
+                    counts[id(p)] = n
+        self._host.reset(counts)
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        super().add_param_group(param_group)
+        if getattr(self, "_preinitialized", False):
+            self._sync_host_steps()
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:  # type: ignore[override]
+        super().load_state_dict(state_dict)
+        self._sync_host_steps()
+
+    def visit_state(self, fn: Callable[[Any], Any]) -> None:
+        super().visit_state(fn)
+        self._sync_host_steps()
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        self._host = HostSteps()
+        self._sync_host_steps()
+
+    _not_pickled = (*Optimizer._not_pickled, "_host")
+
     # ------------------------------------------------------------------ step
     @abc.abstractmethod
     def update(
@@ -192,12 +249,15 @@ class DeclaredOptimizer(Optimizer):
         params: list[Tensor],
         grads: list[Tensor],
         state: dict[str, list[Tensor]],
+        step: int | None,
     ) -> None:
         """Update ``params`` (one device and dtype, all with a gradient) in place.
 
         ``state`` maps each state key the params hold (``step`` included, already
         advanced for this step, when kept) to the list of their tensors (``None`` for a
-        param that an entry with :attr:`StateSpec.applies` leaves out). Calls the
+        param that an entry with :attr:`StateSpec.applies` leaves out). ``step`` is this
+        step's number (1 on the first step) when known on the host (see
+        :attr:`host_step`; all of ``params`` at the same step), else None. Calls the
         family's functional kernel with the group's hyperparameters.
         """
 
@@ -213,6 +273,7 @@ class DeclaredOptimizer(Optimizer):
         """
         loss = run_closure(closure)
         name = type(self).__name__
+        host = self.host_step and self._host.usable()
         for group in self.param_groups:
             params = [p for p in group["params"] if p.grad is not None]
             if not params:
@@ -236,5 +297,49 @@ class DeclaredOptimizer(Optimizer):
                 keys.append("step")
                 lists.append(steps)
             for run in group_by_device_and_dtype([params, grads, *lists]):
-                self.update(group, run[0], run[1], dict(zip(keys, run[2:])))
+                step = self._host.next_step(run[0]) if host else None
+                self.update(group, run[0], run[1], dict(zip(keys, run[2:])), step)
+            if host:
+                self._host.advance(params)
         return loss
+
+
+class HostSteps:
+    """The host-side copy of the step counts (see :attr:`DeclaredOptimizer.host_step`).
+
+    Its flag lives in a dict item, not an attribute: Dynamo replays dict mutations of a
+    traced step, so a compiled step can mark the copy stale.
+    """
+
+    def __init__(self) -> None:
+        self.counts: dict[int, int] = {}
+        self.flag = {"valid": False}
+
+    def reset(self, counts: dict[int, int]) -> None:
+        self.counts = counts
+        self.flag["valid"] = True
+
+    def usable(self) -> bool:
+        """Whether this step may use the copy (eager, and no compiled step since the sync)."""
+        if torch.compiler.is_compiling():
+            self.flag["valid"] = False
+            return False
+        return self.flag["valid"]
+
+    def next_step(self, params: list[Tensor]) -> int | None:
+        """This step's number for ``params`` if they all share it, else None."""
+        counts = self.counts
+        first = counts.get(id(params[0]))
+        if first is None:
+            return None
+        for p in params:
+            if counts.get(id(p)) != first:
+                return None
+        return first + 1
+
+    def advance(self, params: list[Tensor]) -> None:
+        counts = self.counts
+        for p in params:
+            n = counts.get(id(p))
+            if n is not None:
+                counts[id(p)] = n + 1

@@ -73,7 +73,7 @@ def collect(
 
 def group_by_device_and_dtype(tensorlists: list[list[Tensor]]) -> list[list[list[Tensor]]]:
     """Split parallel tensor lists into runs of one device and dtype (one run when compiling)."""
-    grouped = torch.optim.Optimizer._group_tensors_by_device_and_dtype(tensorlists)  # type: ignore[arg-type]
+    grouped = torch.optim.Optimizer._group_tensors_by_device_and_dtype(tensorlists)  # type: ignore[arg-type, misc]
     return [list(lists) for lists, _ in grouped.values()]  # type: ignore[misc, arg-type]
 
 
@@ -105,40 +105,44 @@ def fused_supported(params: TensorList) -> bool:
     )
 
 
+def _number(s: Any) -> bool:
+    return isinstance(s, (int, float)) and not isinstance(s, bool)
+
+
 def mul_(xs: TensorList, s: Hyper | TensorList) -> None:
     """``x *= s`` for every x (s a number, a 0-d tensor or a list of 0-d tensors)."""
-    torch._foreach_mul_(xs, s)  # type: ignore[arg-type]
+    torch._foreach_mul_(xs, s)  # type: ignore[arg-type, misc]
 
 
-def add_scaled_(xs: TensorList, ys: TensorList, s: Hyper) -> None:
-    """``x += s * y`` for every pair."""
-    if isinstance(s, Tensor):
-        torch._foreach_add_(xs, torch._foreach_mul(ys, s))
+def add_scaled_(xs: TensorList, ys: TensorList, s: Hyper | TensorList) -> None:
+    """``x += s * y`` for every pair (s a number, a 0-d tensor or a list of 0-d tensors)."""
+    if _number(s):
+        torch._foreach_add_(xs, ys, alpha=s)  # type: ignore[arg-type, misc]
     else:
-        torch._foreach_add_(xs, ys, alpha=s)
+        torch._foreach_add_(xs, torch._foreach_mul(ys, s))  # type: ignore[arg-type, misc]
 
 
-def added_scaled(xs: TensorList, ys: TensorList, s: Hyper) -> list[Tensor]:
+def added_scaled(xs: TensorList, ys: TensorList, s: Hyper | TensorList) -> list[Tensor]:
     """``x + s * y`` for every pair, as new tensors (the inputs are left alone)."""
-    if isinstance(s, Tensor):
-        return list(torch._foreach_add(xs, torch._foreach_mul(ys, s)))
-    return list(torch._foreach_add(xs, ys, alpha=s))
+    if _number(s):
+        return list(torch._foreach_add(xs, ys, alpha=s))  # type: ignore[arg-type, misc]
+    return list(torch._foreach_add(xs, torch._foreach_mul(ys, s)))  # type: ignore[arg-type, misc]
 
 
-def addcmul_(xs: TensorList, a: TensorList, b: TensorList, s: Hyper) -> None:
+def addcmul_(xs: TensorList, a: TensorList, b: TensorList, s: Hyper | TensorList) -> None:
     """``x += s * a * b`` for every triple."""
-    if isinstance(s, Tensor):
-        torch._foreach_addcmul_(xs, torch._foreach_mul(a, s), b)
+    if _number(s):
+        torch._foreach_addcmul_(xs, a, b, value=s)  # type: ignore[arg-type, misc]
     else:
-        torch._foreach_addcmul_(xs, a, b, value=s)
+        torch._foreach_addcmul_(xs, torch._foreach_mul(a, s), b)  # type: ignore[arg-type, misc]
 
 
-def addcdiv_(xs: TensorList, a: TensorList, b: TensorList, s: Hyper) -> None:
+def addcdiv_(xs: TensorList, a: TensorList, b: TensorList, s: Hyper | TensorList) -> None:
     """``x += s * a / b`` for every triple."""
-    if isinstance(s, Tensor):
-        torch._foreach_addcdiv_(xs, torch._foreach_mul(a, s), b)
+    if _number(s):
+        torch._foreach_addcdiv_(xs, a, b, value=s)  # type: ignore[arg-type, misc]
     else:
-        torch._foreach_addcdiv_(xs, a, b, value=s)
+        torch._foreach_addcdiv_(xs, torch._foreach_mul(a, s), b)  # type: ignore[arg-type, misc]
 
 
 def lerp_(xs: TensorList, ys: TensorList, w: Hyper) -> None:
@@ -175,9 +179,11 @@ def runs(tensorlists: list[list[Tensor]], *, split: bool = True) -> Iterator[lis
 def chunks(lists: list[list[Tensor]], limit: int, *, split: bool = True) -> Iterator[list[Any]]:
     """Cut aligned tensor lists into pieces of about ``limit`` elements per list.
 
-    Small tensors are packed whole into a piece. With ``split``, a tensor larger than
-    ``limit`` is cut into flat views of ``limit`` elements (for elementwise kernels
-    only, and only when every list holds a contiguous tensor of the same size there).
+    The first list sets the sizes. Small tensors are packed whole into a piece. With
+    ``split``, a tensor larger than ``limit`` is cut into flat views of ``limit``
+    elements (for elementwise kernels only, and only when every list holds a contiguous
+    tensor of the same size there, or a 0-d tensor: a per-tensor coefficient, which goes
+    with every block).
     """
     pending: list[list[Tensor]] = [[] for _ in lists]
     size = 0
@@ -187,14 +193,17 @@ def chunks(lists: list[list[Tensor]], limit: int, *, split: bool = True) -> Iter
         if (
             split
             and numel > limit
-            and all(t.numel() == numel and t.is_contiguous() for t in tensors)
+            and all((t.numel() == numel and t.is_contiguous()) or t.dim() == 0 for t in tensors[1:])
+            and tensors[0].is_contiguous()
         ):
             if size:
                 yield pending
                 pending, size = [[] for _ in lists], 0
-            blocks = [t.view(-1).split(limit) for t in tensors]
-            for j in range(len(blocks[0])):
-                yield [[b[j]] for b in blocks]
+            blocks = [t.view(-1).split(limit) if t.dim() else None for t in tensors]
+            count = len(blocks[0])  # type: ignore[arg-type, misc]
+            for j in range(count):
+                # a 0-d entry (a per-tensor coefficient) goes with every block of its tensor
+                yield [[b[j]] if b is not None else [t] for b, t in zip(blocks, tensors)]
             continue
         if size and size + numel > limit:
             yield pending

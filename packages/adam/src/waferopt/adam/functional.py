@@ -1,0 +1,467 @@
+"""The update rules of the Adam family as functional kernels over lists of tensors.
+
+Callable without an optimizer object, in ``torch.optim``'s functional style: every
+tensor argument is a list (one entry per parameter, all on one device and dtype, as
+:func:`waferopt.core.foreach.group_by_device_and_dtype` splits them), every
+hyperparameter a keyword that takes a Python number or a 0-d tensor. State is updated
+in place; nothing is read on the host.
+
+Step numbers. A rule with a bias correction needs this step's number t. A kernel takes
+it from its state (``steps``, counters already advanced to t, or the ``beta*_powers``,
+which hold β^t before step t) on the device, or, faster, from ``step=t`` when the caller
+knows it on the host (the optimizer classes do in eager steps): the coefficients are
+then Python floats, computed in double as torch.optim does. Either way they come from
+one formula (:mod:`waferopt.core.coefficients`), with the bias corrections
+``1 - β^t`` computed without cancellation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from waferopt.core import coefficients as C
+from waferopt.core import foreach as F
+from waferopt.core.foreach import Hyper
+
+__all__ = ["adam", "adamax", "lamb", "nadam", "radam", "steps_from_powers"]
+
+_FUSED_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+_FUSED_DEVICES = ("cpu", "cuda", "xpu", "mps")
+
+
+# ---------------------------------------------------------------------- shared pieces
+def steps_from_powers(pairs: Sequence[tuple[Sequence[Tensor] | None, Any]]) -> Tensor:
+    """This step's number t per tensor, from power states that hold β^t (float32).
+
+    ``pairs`` lists ``(powers, beta)``, the most informative first (β2 decays slowest).
+    t = round(log P / log β) is exact while P is the closed form fl32(β^t) that the
+    kernels write; where a power has underflowed (or β is 0) the next pair is used, and
+    where none tells, t is infinite, where every bias correction is exactly 1.
+    """
+    t: Tensor | None = None
+    for powers, beta in pairs:
+        if not powers:
+            continue
+        p = torch.stack(list(powers))
+        p = p.to(C.coefficient_dtype(p.device))
+        log_beta = C.log(beta.to(p.dtype) if isinstance(beta, Tensor) else float(beta))
+        tk = torch.round(torch.log(p) / log_beta)
+        t = tk if t is None else torch.where(torch.isfinite(t), t, tk)
+    if t is None:
+        raise ValueError("steps_from_powers: no power state given")
+    return torch.where(torch.isfinite(t), t, math.inf)
+
+
+def _write_powers(powers: Sequence[Tensor], beta: Any, t_next: C.Coef) -> None:
+    """Write β^(t+1) into the power states, in closed form (so that t stays recoverable)."""
+    value = C.pow_(beta, t_next)
+    if isinstance(value, Tensor):
+        torch._foreach_copy_(list(powers), C.per_tensor(value, like=powers[0]))
+    else:
+        torch._foreach_mul_(list(powers), 0.0)
+        torch._foreach_add_(list(powers), value)
+
+
+def _step_number(
+    step: int | None,
+    steps: Sequence[Tensor] | None,
+    powers: Sequence[tuple[Sequence[Tensor] | None, Any]],
+    device: torch.device,
+) -> C.Coef:
+    if step is not None or steps:
+        return C.step_numbers(steps, step, device)
+    return steps_from_powers(powers)
+
+
+def _moments_(
+    exp_avgs: list[Tensor],
+    exp_avg_sqs: list[Tensor],
+    grads: list[Tensor],
+    beta1: Hyper,
+    beta2: Hyper,
+) -> None:
+    """Adam's moments: ``m <- β1 m + (1-β1) g``, ``v <- β2 v + (1-β2) g²`` (rounded as
+    torch's fused Adam rounds them)."""
+    F.mul_(exp_avgs, beta1)
+    F.add_scaled_(exp_avgs, grads, 1 - beta1)
+    F.mul_(exp_avg_sqs, beta2)
+    F.add_scaled_(exp_avg_sqs, torch._foreach_mul(grads, grads), 1 - beta2)
+
+
+def _on(x: Any, params: list[Tensor]) -> Any:
+    """A tensor hyperparameter next to the params, in the coefficient dtype (so that
+    products such as ``1 - lr * weight_decay`` are not rounded to float32)."""
+    if isinstance(x, Tensor):
+        device = params[0].device
+        return x.to(device=device, dtype=C.coefficient_dtype(device))
+    return x
+
+
+def _coef(x: Any, params: list[Tensor]) -> Any:
+    """A coefficient (number, 0-d or 1-D per-tensor tensor) as the foreach ops take it."""
+    return C.per_tensor(x, like=params[0])
+
+
+def _runs(lists: list[list[Tensor]], coefs: Sequence[Any]) -> Any:
+    """Cache-sized runs of ``lists`` with the per-tensor coefficient lists among ``coefs``
+    carried along; yields ``(tensor lists, coefficients)``."""
+    extra = [i for i, c in enumerate(coefs) if isinstance(c, list)]
+    for run in F.runs([*lists, *(coefs[i] for i in extra)]):
+        out = list(coefs)
+        for j, i in enumerate(extra):
+            out[i] = run[len(lists) + j]
+        yield run[: len(lists)], out
+
+
+# ---------------------------------------------------------------------- Adam / AdamW
+def adam(
+    params: list[Tensor],
+    grads: list[Tensor],
+    exp_avgs: list[Tensor],
+    exp_avg_sqs: list[Tensor],
+    max_exp_avg_sqs: list[Tensor] | None = None,
+    beta1_powers: list[Tensor] | None = None,
+    beta2_powers: list[Tensor] | None = None,
+    *,
+    lr: Hyper,
+    beta1: Hyper,
+    beta2: Hyper,
+    eps: Hyper,
+    weight_decay: Hyper = 0.0,
+    l2_regularization_rate: Hyper = 0.0,
+    step: int | None = None,
+    fused: bool | None = None,
+) -> None:
+    r"""One step of Adam with eps before the bias correction (Cerebras / HuggingFace).
+
+    .. math::
+        g' = g + \ell\theta,\quad m \leftarrow \beta_1 m + (1-\beta_1)g',\quad
+        v \leftarrow \beta_2 v + (1-\beta_2)g'^2,\quad
+        \theta \leftarrow \theta - \eta\Big(\frac{m}{\sqrt{v}+\epsilon}\,c_t + \lambda\theta\Big)
+
+    with :math:`c_t = \sqrt{1-\beta_2^t}/(1-\beta_1^t)` when the power states are given
+    (they hold :math:`\beta^t` and are advanced to :math:`\beta^{t+1}`), 1 otherwise;
+    ``max_exp_avg_sqs`` given: AMSGrad (the running maximum of v replaces v).
+
+    Args:
+        weight_decay: λ, decoupled decay (AdamW).
+        l2_regularization_rate: ℓ, coupled L2 (Adam).
+        step: this step's number t when known on the host (faster), else None.
+        fused: None: torch's fused Adam kernel in eager steps where it computes this
+            rule (float tensors on CPU / CUDA, number betas / eps / decay, a host
+            ``step`` or no bias correction, not both decays); False: never.
+    """
+    if not params:
+        return
+    max_sqs = list(max_exp_avg_sqs or ())
+    correct = bool(beta1_powers)
+    t: C.Coef = 1.0
+    if correct:
+        t = _step_number(
+            step, None, [(beta2_powers, beta2), (beta1_powers, beta1)], params[0].device
+        )
+    fused_lr = F.on_device(lr, params[0].device)
+    lr, weight_decay = _on(lr, params), _on(weight_decay, params)
+    # torch's fused kernel and the multi-tensor path below both compute
+    # θ -= (η / bc1) · m / (√v / √bc2 + ε / √bc2), which is η·√bc2/bc1 · m / (√v + ε)
+    bc1 = C.one_minus_pow(beta1, t) if correct else 1.0
+    sqrt_bc2 = C.sqrt(C.one_minus_pow(beta2, t)) if correct else 1.0
+    if _fused_adam_applies(
+        fused, params, grads, t, fused_lr, beta1, beta2, eps, weight_decay, l2_regularization_rate
+    ):
+        _fused_adam(
+            params,
+            grads,
+            exp_avgs,
+            exp_avg_sqs,
+            max_sqs,
+            t,
+            correct,
+            lr=fused_lr,
+            beta1=beta1,
+            beta2=beta2,
+            eps=eps,
+            weight_decay=weight_decay,
+            l2=l2_regularization_rate,
+        )
+    else:
+        coef = _coef(-lr / bc1, params)
+        sqrt_bc2_ = None if not correct else _coef(sqrt_bc2, params)
+        eps_t = _coef(eps / sqrt_bc2, params)
+        decay = None if F.is_zero(weight_decay) else _coef(1.0 - lr * weight_decay, params)
+        lists = [params, grads, exp_avgs, exp_avg_sqs] + ([max_sqs] if max_sqs else [])
+        for run, (c, s2, e) in _runs(lists, [coef, sqrt_bc2_, eps_t]):
+            p, g, m, v = run[:4]
+            if not F.is_zero(l2_regularization_rate):
+                g = F.added_scaled(g, p, l2_regularization_rate)
+            _moments_(m, v, g, beta1, beta2)
+            if max_sqs:
+                torch._foreach_maximum_(run[4], v)
+                v = run[4]
+            denom = torch._foreach_sqrt(v)
+            if s2 is not None:
+                torch._foreach_div_(denom, s2)
+            torch._foreach_add_(denom, e)
+            if decay is not None:
+                F.mul_(p, decay)
+            torch._foreach_addcdiv_(p, torch._foreach_mul(m, c), denom)
+    if correct:
+        _write_powers(beta1_powers, beta1, t + 1)  # type: ignore[arg-type]
+        _write_powers(beta2_powers, beta2, t + 1)  # type: ignore[arg-type]
+
+
+def _fused_adam_applies(fused, params, grads, t, lr, beta1, beta2, eps, wd, l2) -> bool:  # type: ignore[no-untyped-def]
+    if fused is False or isinstance(t, Tensor) or torch.compiler.is_compiling():
+        return False
+    if any(isinstance(x, Tensor) for x in (beta1, beta2, eps, wd, l2)) or (wd != 0 and l2 != 0):
+        return False
+    p = params[0]
+    if p.device.type not in _FUSED_DEVICES or p.dtype not in _FUSED_DTYPES:
+        return False
+    if isinstance(lr, Tensor) and (lr.dim() != 0 or lr.device != p.device):
+        return False
+    return all(g.dtype == p.dtype and g.device == p.device for g in grads)
+
+
+def _fused_adam(
+    params,
+    grads,
+    exp_avgs,
+    exp_avg_sqs,
+    max_sqs,
+    t,
+    correct,
+    *,
+    lr,
+    beta1,
+    beta2,
+    eps,
+    weight_decay,
+    l2,
+) -> None:  # type: ignore[no-untyped-def]
+    """torch's fused kernel, with eps rescaled for this step so that it sits before the
+    bias correction (torch's rule with ε/√(1-β2^t) is this one)."""
+    kernel = torch._fused_adam_ if l2 != 0 else torch._fused_adamw_
+    if correct:
+        eps_t = float(eps) / math.sqrt(C.one_minus_pow(beta2, t))  # type: ignore[arg-type]
+        step_value = float(t)
+    else:
+        eps_t, step_value = float(eps), math.inf  # β^inf = 0: the kernel's corrections are 1
+    scratch = torch.full((), step_value, dtype=torch.float32, device=params[0].device)
+    kernel(
+        params,
+        grads,
+        exp_avgs,
+        exp_avg_sqs,
+        max_sqs,
+        [scratch] * len(params),
+        lr=lr if isinstance(lr, Tensor) else float(lr),
+        beta1=float(beta1),
+        beta2=float(beta2),
+        weight_decay=float(l2) if l2 != 0 else float(weight_decay),
+        eps=eps_t,
+        amsgrad=bool(max_sqs),
+        maximize=False,
+    )
+
+
+# ---------------------------------------------------------------------- Adamax
+def adamax(
+    params: list[Tensor],
+    grads: list[Tensor],
+    exp_avgs: list[Tensor],
+    exp_infs: list[Tensor],
+    beta1_powers: list[Tensor],
+    *,
+    lr: Hyper,
+    beta1: Hyper,
+    beta2: Hyper,
+    eps: Hyper,
+    weight_decay: Hyper = 0.0,
+    maximize: bool = False,
+    step: int | None = None,
+) -> None:
+    r"""One Adamax step (``torch.optim.Adamax``'s rule).
+
+    .. math::
+        g' = \pm g + \lambda\theta,\quad m \leftarrow \beta_1 m + (1-\beta_1) g',\quad
+        u \leftarrow \max(\beta_2 u, |g'| + \epsilon),\quad
+        \theta \leftarrow \theta - \frac{\eta}{1-\beta_1^t}\,\frac{m}{u}
+
+    ``beta1_powers`` hold β1^t and are advanced; ``step``: t when known on the host.
+    """
+    if not params:
+        return
+    t = _step_number(step, None, [(beta1_powers, beta1)], params[0].device)
+    lr = _on(lr, params)
+    coef = _coef(-lr / C.one_minus_pow(beta1, t), params)
+    for (p, g, m, u), (c,) in _runs([params, grads, exp_avgs, exp_infs], [coef]):
+        if maximize:
+            g = torch._foreach_neg(g)
+        if not F.is_zero(weight_decay):
+            g = F.added_scaled(g, p, weight_decay)
+        F.lerp_(m, g, 1 - beta1)
+        F.mul_(u, beta2)
+        norm = torch._foreach_abs(g)
+        torch._foreach_add_(norm, eps)
+        torch._foreach_maximum_(u, norm)
+        F.addcdiv_(p, m, u, c)
+    _write_powers(beta1_powers, beta1, t + 1)
+
+
+# ---------------------------------------------------------------------- NAdam
+def nadam(
+    params: list[Tensor],
+    grads: list[Tensor],
+    exp_avgs: list[Tensor],
+    exp_avg_sqs: list[Tensor],
+    mu_products: list[Tensor],
+    steps: list[Tensor],
+    *,
+    lr: Hyper,
+    beta1: Hyper,
+    beta2: Hyper,
+    eps: Hyper,
+    weight_decay: Hyper = 0.0,
+    momentum_decay: Hyper = 4e-3,
+    step: int | None = None,
+) -> None:
+    r"""One NAdam step (``torch.optim.NAdam``'s rule, Dozat 2016).
+
+    .. math::
+        \mu_t = \beta_1(1 - \tfrac12 0.96^{t\psi}),\quad P_t = P_{t-1}\mu_t,\quad
+        \theta \leftarrow \theta - \eta\Big(\frac{1-\mu_t}{1-P_t}g'
+        + \frac{\mu_{t+1}}{1-P_t\mu_{t+1}}m\Big)\Big/\Big(\sqrt{v/(1-\beta_2^t)}+\epsilon\Big)
+
+    ``mu_products`` hold P (float32, advanced in place); ``steps`` the counters,
+    already at t; ``step``: t when known on the host.
+    """
+    if not params:
+        return
+    device = params[0].device
+    t = C.step_numbers(steps, step, device)
+    psi = momentum_decay
+    mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))
+    mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1.0) * psi))
+    # P_t = P_{t-1} * mu_t in float32, as torch keeps it
+    F.mul_(mu_products, C.per_tensor(_on(mu, mu_products), like=mu_products[0]))
+    prod = torch.stack(mu_products).to(C.coefficient_dtype(device))
+    lr = _on(lr, params)
+    scale = C.sqrt(C.one_minus_pow(beta2, t))
+    coef_grad = _coef(-lr * (1.0 - mu) / (1.0 - prod) * scale, params)
+    coef_avg = _coef(-lr * mu_next / (1.0 - prod * mu_next) * scale, params)
+    eps_t = _coef(eps * scale, params)
+    lists = [params, grads, exp_avgs, exp_avg_sqs]
+    for (p, g, m, v), (cg, ca, e) in _runs(lists, [coef_grad, coef_avg, eps_t]):
+        if not F.is_zero(weight_decay):
+            g = F.added_scaled(g, p, weight_decay)
+        _moments_(m, v, g, beta1, beta2)
+        denom = torch._foreach_sqrt(v)
+        torch._foreach_add_(denom, e)
+        F.addcdiv_(p, g, denom, cg)
+        F.addcdiv_(p, m, denom, ca)
+
+
+# ---------------------------------------------------------------------- RAdam
+def radam(
+    params: list[Tensor],
+    grads: list[Tensor],
+    exp_avgs: list[Tensor],
+    exp_avg_sqs: list[Tensor],
+    steps: list[Tensor],
+    *,
+    lr: Hyper,
+    beta1: Hyper,
+    beta2: Hyper,
+    eps: Hyper,
+    weight_decay: Hyper = 0.0,
+    step: int | None = None,
+) -> None:
+    r"""One RAdam step (``torch.optim.RAdam``'s rule, Liu et al. 2020).
+
+    .. math::
+        \rho_\infty = \frac{2}{1-\beta_2} - 1,\quad
+        \rho_t = \rho_\infty - \frac{2t\beta_2^t}{1-\beta_2^t},\quad
+        \theta \leftarrow \theta - \eta\,\frac{m}{1-\beta_1^t}\,
+        \Big(r_t\frac{\sqrt{1-\beta_2^t}}{\sqrt v+\epsilon}\ \text{if}\ \rho_t > 5\
+        \text{else}\ 1\Big)
+
+    ``steps`` the counters, already at t; ``step``: t when known on the host.
+    """
+    if not params:
+        return
+    t = C.step_numbers(steps, step, params[0].device)
+    lr = _on(lr, params)
+    bc1 = C.one_minus_pow(beta1, t)
+    bc2 = C.one_minus_pow(beta2, t)
+    rho_inf = 2.0 / (1.0 - beta2) - 1.0
+    rho_t = rho_inf - 2.0 * t * (1.0 - bc2) / bc2
+    rect = C.sqrt(
+        C.clamp_min(
+            (rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t),
+            0.0,
+        )
+    )
+    rectified = rho_t > 5.0
+    adaptive = _coef(C.where(rectified, -lr * rect * C.sqrt(bc2) / bc1, 0.0), params)
+    plain = _coef(C.where(rectified, 0.0, -lr / bc1), params)
+    lists = [params, grads, exp_avgs, exp_avg_sqs]
+    for (p, g, m, v), (ca, cp) in _runs(lists, [adaptive, plain]):
+        if not F.is_zero(weight_decay):
+            g = F.added_scaled(g, p, weight_decay)
+        _moments_(m, v, g, beta1, beta2)
+        if not F.is_zero(ca):
+            denom = torch._foreach_sqrt(v)
+            torch._foreach_add_(denom, eps)
+            F.addcdiv_(p, m, denom, ca)
+        if not F.is_zero(cp):
+            F.add_scaled_(p, m, cp)
+
+
+# ---------------------------------------------------------------------- Lamb
+def lamb(
+    params: list[Tensor],
+    grads: list[Tensor],
+    exp_avgs: list[Tensor],
+    exp_avg_sqs: list[Tensor],
+    *,
+    lr: Hyper,
+    beta1: Hyper,
+    beta2: Hyper,
+    eps: Hyper,
+    weight_decay: Hyper = 0.0,
+    adam: bool = False,
+) -> None:
+    r"""One Lamb step (You et al. 2020, as Cerebras and cybertronai/pytorch-lamb).
+
+    .. math::
+        r = \frac{m}{\sqrt v+\epsilon} + \lambda\theta,\quad
+        \tau = \frac{\min(\lVert\theta\rVert, 10)}{\lVert r\rVert}\ (1\ \text{if either is 0}),
+        \quad \theta \leftarrow \theta - \eta\,\tau\,r
+
+    No bias correction; norms over whole tensors; ``adam=True`` forces τ = 1.
+    """
+    if not params:
+        return
+    lr = _on(lr, params)
+    _moments_(exp_avgs, exp_avg_sqs, grads, beta1, beta2)
+    denom = torch._foreach_sqrt(exp_avg_sqs)
+    torch._foreach_add_(denom, eps)
+    ratio = torch._foreach_div(exp_avgs, denom)
+    if not F.is_zero(weight_decay):
+        F.add_scaled_(ratio, params, weight_decay)
+    if adam:
+        F.add_scaled_(params, ratio, -lr)
+        return
+    cdt = C.coefficient_dtype(params[0].device)
+    weight_norm = torch.stack(torch._foreach_norm(params)).to(cdt).clamp(0.0, 10.0)
+    ratio_norm = torch.stack(torch._foreach_norm(ratio)).to(cdt)
+    trust = torch.where(
+        (weight_norm > 0) & (ratio_norm > 0), weight_norm / ratio_norm, torch.ones_like(weight_norm)
+    )
+    F.add_scaled_(params, ratio, _coef(trust * -lr, params))

@@ -1,0 +1,111 @@
+"""Per-step coefficients (bias corrections, schedules of a step number), written once.
+
+A kernel computes its coefficients from the step number ``t`` with the functions of
+this module. ``t`` is either a Python number (an eager step whose step the optimizer
+knows on the host: the coefficients are Python floats, computed in double as torch.optim
+does, and the ``torch._foreach_*`` ops take their fast scalar overloads) or a 1-D tensor
+with one entry per parameter (compiled steps, tensor hyperparameters: the coefficients
+are computed on the device, in float64, with no host read). The same formula serves both:
+only the few functions below need to know which it got.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "Coef",
+    "clamp_min",
+    "coefficient_dtype",
+    "log",
+    "one_minus_pow",
+    "per_tensor",
+    "pow_",
+    "sqrt",
+    "step_numbers",
+    "where",
+]
+
+Coef = float | Tensor
+"""A coefficient: a Python float (the same for every tensor) or a tensor of per-tensor values."""
+
+
+def coefficient_dtype(device: torch.device) -> torch.dtype:
+    """dtype of device-side coefficients: float64 (bias corrections cancel badly in
+    float32), float32 where the device has no float64 (MPS)."""
+    return torch.float32 if device.type == "mps" else torch.float64
+
+
+def step_numbers(steps: Sequence[Tensor] | None, step: int | None, device: torch.device) -> Coef:
+    """This step's number: ``step`` (known on the host) as a float, else the 1-D stack of
+    the per-parameter counters ``steps`` in :func:`coefficient_dtype`."""
+    if step is not None:
+        return float(step)
+    if not steps:
+        raise ValueError("step_numbers: neither a host step nor step counters were given")
+    return torch.stack(list(steps)).to(coefficient_dtype(device))
+
+
+def _is_tensor(*xs: Any) -> bool:
+    return any(isinstance(x, Tensor) for x in xs)
+
+
+def log(x: Coef) -> Coef:
+    """Natural log (``-inf`` at 0)."""
+    if isinstance(x, Tensor):
+        return torch.log(x)
+    return math.log(x) if x > 0 else -math.inf
+
+
+def sqrt(x: Coef) -> Coef:
+    return torch.sqrt(x) if isinstance(x, Tensor) else math.sqrt(x)
+
+
+def clamp_min(x: Coef, low: float) -> Coef:
+    return torch.clamp(x, min=low) if isinstance(x, Tensor) else max(x, low)
+
+
+def where(cond: Any, a: Coef, b: Coef) -> Coef:
+    """``a`` where ``cond`` holds, else ``b`` (elementwise for tensors)."""
+    if _is_tensor(cond, a, b):
+        return torch.where(torch.as_tensor(cond), a, b)
+    return a if cond else b
+
+
+def one_minus_pow(beta: Any, t: Coef) -> Coef:
+    """``1 - beta ** t``, accurate when ``beta ** t`` is close to 1 (early steps, β near 1).
+
+    Computed as ``-expm1(t * log(beta))``: float32 ``1 - β^t`` loses about 1e-5 of it at
+    β = 0.999, t = 1. ``beta`` is a number or a 0-d tensor in [0, 1); ``t`` >= 1.
+    """
+    if isinstance(beta, Tensor):
+        lb = torch.log(beta.to(t.dtype if isinstance(t, Tensor) else torch.float64))
+        return -torch.expm1(t * lb)
+    if isinstance(t, Tensor):
+        return -torch.expm1(t * log(float(beta)))
+    return -math.expm1(t * log(float(beta)))
+
+
+def pow_(beta: Any, t: Coef) -> Coef:
+    """``beta ** t`` through ``exp(t * log(beta))`` (0 for β = 0), for numbers or tensors."""
+    if isinstance(beta, Tensor):
+        lb = torch.log(beta.to(t.dtype if isinstance(t, Tensor) else torch.float64))
+        return torch.exp(t * lb)
+    if isinstance(t, Tensor):
+        return torch.exp(t * log(float(beta)))
+    return math.exp(t * log(float(beta))) if beta > 0 else 0.0
+
+
+def per_tensor(x: Any, like: Tensor | None = None) -> Any:
+    """A coefficient as foreach ops take it: a number stays a number, a 1-D tensor of
+    per-tensor values becomes a list of 0-d tensors (in ``like``'s dtype when given)."""
+    if isinstance(x, Tensor):
+        if like is not None:
+            x = x.to(like.dtype)
+        return list(x.unbind(0)) if x.dim() else x
+    return x
