@@ -42,7 +42,7 @@ class HeavyBall(DeclaredOptimizer):
         super().__init__(params, defaults, enable_global_step)
         self.calls: list[tuple[torch.dtype, int, tuple[str, ...]]] = []
 
-    def update(self, group, params, grads, state, step):
+    def update(self, group, params, grads, state):
         if not torch.compiler.is_compiling():
             self.calls.append((params[0].dtype, len(params), tuple(state)))
         heavy_ball(params, grads, state["buf"], state["power"], lr=group["lr"], beta=group["beta"])

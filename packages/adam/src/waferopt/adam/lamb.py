@@ -69,7 +69,6 @@ class Lamb(DeclaredOptimizer):
         params: list[Tensor],
         grads: list[Tensor],
         state: dict[str, list[Tensor]],
-        step: int | None,
     ) -> None:
         beta1, beta2 = group["betas"]
         lamb(

@@ -78,7 +78,7 @@ class NAdam(DeclaredOptimizer):
         params: list[Tensor],
         grads: list[Tensor],
         state: dict[str, list[Tensor]],
-        step: int | None,
+        step: int | None = None,
     ) -> None:
         beta1, beta2 = group["betas"]
         nadam(

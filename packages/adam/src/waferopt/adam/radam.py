@@ -70,7 +70,7 @@ class RAdam(DeclaredOptimizer):
         params: list[Tensor],
         grads: list[Tensor],
         state: dict[str, list[Tensor]],
-        step: int | None,
+        step: int | None = None,
     ) -> None:
         beta1, beta2 = group["betas"]
         radam(

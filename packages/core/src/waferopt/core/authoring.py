@@ -128,7 +128,7 @@ class DeclaredOptimizer(Optimizer):
             def __init__(self, params, lr=1e-3, *, enable_global_step=False):
                 super().__init__(params, {"lr": lr}, enable_global_step)
 
-            def update(self, group, params, grads, state, step):
+            def update(self, group, params, grads, state):
                 sign_kernel(params, grads, state["exp_avg"], lr=group["lr"])
     """
 
@@ -249,16 +249,17 @@ class DeclaredOptimizer(Optimizer):
         params: list[Tensor],
         grads: list[Tensor],
         state: dict[str, list[Tensor]],
-        step: int | None,
+        step: int | None = None,
     ) -> None:
         """Update ``params`` (one device and dtype, all with a gradient) in place.
 
         ``state`` maps each state key the params hold (``step`` included, already
         advanced for this step, when kept) to the list of their tensors (``None`` for a
-        param that an entry with :attr:`StateSpec.applies` leaves out). ``step`` is this
-        step's number (1 on the first step) when known on the host (see
-        :attr:`host_step`; all of ``params`` at the same step), else None. Calls the
-        family's functional kernel with the group's hyperparameters.
+        param that an entry with :attr:`StateSpec.applies` leaves out). Calls the
+        family's functional kernel with the group's hyperparameters. Only for a class
+        with :attr:`host_step` does core pass ``step``: this step's number (1 on the
+        first step) when known on the host (all of ``params`` at the same step), else
+        None.
         """
 
     @torch.no_grad()
@@ -297,8 +298,12 @@ class DeclaredOptimizer(Optimizer):
                 keys.append("step")
                 lists.append(steps)
             for run in group_by_device_and_dtype([params, grads, *lists]):
-                step = self._host.next_step(run[0]) if host else None
-                self.update(group, run[0], run[1], dict(zip(keys, run[2:])), step)
+                tensors = dict(zip(keys, run[2:]))
+                if self.host_step:
+                    step = self._host.next_step(run[0]) if host else None
+                    self.update(group, run[0], run[1], tensors, step=step)
+                else:
+                    self.update(group, run[0], run[1], tensors)
             if host:
                 self._host.advance(params)
         return loss

@@ -81,7 +81,6 @@ class ASGD(DeclaredOptimizer):
         params: list[torch.Tensor],
         grads: list[torch.Tensor],
         state: dict[str, list[torch.Tensor]],
-        step: int | None,
     ) -> None:
         asgd(
             params,

@@ -126,7 +126,6 @@ class SGD(DeclaredOptimizer):
         params: list[torch.Tensor],
         grads: list[torch.Tensor],
         state: dict[str, list[torch.Tensor]],
-        step: int | None,
     ) -> None:
         sgd(
             params,
