@@ -223,3 +223,78 @@ def test_state_spec_applies_per_parameter():
     assert state["vec"][0] is None and state["vec"][1] is opt.state[vec]["vec"]
     assert torch.equal(opt.state[mat]["rows"], torch.ones(3))
     assert torch.equal(opt.state[vec]["vec"], torch.ones(2))
+
+
+def scaled_sign(params, grads, bufs, steps, *, lr, beta1, beta2, step=None):
+    """A kernel as a class declares it: state lists, then the counters, then keywords."""
+    calls.append({"beta1": beta1, "beta2": beta2, "step": step, "n": len(params)})
+    torch._foreach_lerp_(bufs, grads, 1 - beta1)
+    torch._foreach_add_(params, torch._foreach_sign(bufs), alpha=-lr)
+
+
+calls: list[dict] = []
+
+
+class ScaledSign(DeclaredOptimizer):
+    kernel = scaled_sign
+    hyperparameters = (
+        Hyperparameter("lr", check_non_negative),
+        Hyperparameter("betas", check_betas, kernel_names=("beta1", "beta2")),
+        Hyperparameter("flag", kernel_names=()),
+    )
+    param_state = (StateSpec("buf", zeros),)
+    global_step = "always"
+    host_step = True
+
+    def __init__(self, params, lr=0.1, betas=(0.5, 0.9), flag=True):
+        super().__init__(params, dict(lr=lr, betas=betas, flag=flag))
+
+
+def test_a_declared_kernel_gets_state_counters_and_unpacked_keywords():
+    calls.clear()
+    params = make()
+    opt = ScaledSign(params)
+    for p in params:
+        p.grad = torch.ones_like(p)
+    opt.step()
+    opt.step()
+    assert calls == [
+        {"beta1": 0.5, "beta2": 0.9, "step": 1, "n": 3},
+        {"beta1": 0.5, "beta2": 0.9, "step": 2, "n": 3},
+    ]
+    assert opt.state[params[0]]["step"].item() == 2.0
+    torch.testing.assert_close(opt.state[params[0]]["buf"], torch.full((4, 3), 0.75))
+
+
+def test_host_step_copy_follows_loads_and_skips():
+    calls.clear()
+    params = make()
+    opt = ScaledSign(params)
+    for p in params:
+        p.grad = torch.ones_like(p)
+    opt.step()
+    params[1].grad = None
+    opt.step()  # params 0 and 2 at step 2, param 1 still at 1
+    for p in params:
+        p.grad = torch.ones_like(p)
+    opt.step()  # mixed steps in one run: the kernel computes on the device (step=None)
+    assert [c["step"] for c in calls] == [1, 2, None]
+    sd = opt.state_dict()
+    fresh = ScaledSign(make())
+    fresh.load_state_dict(sd)
+    for p in fresh.param_groups[0]["params"]:
+        p.grad = torch.ones_like(p)
+    calls.clear()
+    fresh.step()
+    assert calls[0]["step"] is None  # still mixed after the load (4, 3, 4)
+
+
+def test_a_class_without_kernel_says_so():
+    class Bare(DeclaredOptimizer):
+        def __init__(self, params):
+            super().__init__(params, {})
+
+    params = make(n=1)
+    params[0].grad = torch.ones_like(params[0])
+    with pytest.raises(NotImplementedError, match="Bare declares no kernel"):
+        Bare(params).step()

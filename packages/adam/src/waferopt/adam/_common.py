@@ -17,7 +17,7 @@ __all__ = ["ADAM_HYPERPARAMETERS", "MOMENTS", "PowerStateOptimizer", "as_float",
 
 ADAM_HYPERPARAMETERS = (
     Hyperparameter("lr", non_negative),
-    Hyperparameter("betas", check_betas),
+    Hyperparameter("betas", check_betas, kernel_names=("beta1", "beta2")),
     Hyperparameter("eps", non_negative),
     Hyperparameter("weight_decay", non_negative),
 )

@@ -17,7 +17,7 @@ to ``ε / √(1 - β2^t)``, which is how the fused path computes it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import torch
@@ -76,9 +76,12 @@ class AdamBase(PowerStateOptimizer):
     Loshchilov & Hutter, "Decoupled Weight Decay Regularization" (2017).
     """
 
+    kernel = adam
     hyperparameters = (
         *ADAM_HYPERPARAMETERS,
         Hyperparameter("l2_regularization_rate", check_non_negative),
+        Hyperparameter("correct_bias", kernel_names=()),  # decides the power states
+        Hyperparameter("amsgrad", kernel_names=()),  # decides max_exp_avg_sq
     )
     param_state = (
         *MOMENTS,
@@ -116,6 +119,10 @@ class AdamBase(PowerStateOptimizer):
             amsgrad=amsgrad,
         )
         super().__init__(params, defaults, enable_global_step)
+
+    def kernel_arguments(self, group: Mapping[str, Any]) -> dict[str, Any]:
+        """The declared arguments, and ``fused`` (an optimizer-wide choice)."""
+        return {**super().kernel_arguments(group), "fused": self.fused}
 
     # ------------------------------------------------------------------ checkpoints
     def convert_state_dict(self, state_dict: dict[str, Any]) -> dict[str, Any]:
@@ -186,32 +193,6 @@ class AdamBase(PowerStateOptimizer):
         return {**state_dict, "state": new_state, "param_groups": new_groups}
 
     # ------------------------------------------------------------------ step
-    def update(
-        self,
-        group: dict[str, Any],
-        params: list[Tensor],
-        grads: list[Tensor],
-        state: dict[str, list[Tensor]],
-        step: int | None = None,
-    ) -> None:
-        beta1, beta2 = group["betas"]
-        adam(
-            params,
-            grads,
-            state["exp_avg"],
-            state["exp_avg_sq"],
-            state.get("max_exp_avg_sq"),
-            state.get("beta1_power"),
-            state.get("beta2_power"),
-            lr=group["lr"],
-            beta1=beta1,
-            beta2=beta2,
-            eps=group["eps"],
-            weight_decay=group["weight_decay"],
-            l2_regularization_rate=group["l2_regularization_rate"],
-            step=step,
-            fused=self.fused,
-        )
 
 
 class Adam(AdamBase):

@@ -43,6 +43,7 @@ class Adamax(PowerStateOptimizer):
     Reference: Kingma & Ba, "Adam: A Method for Stochastic Optimization" (2014), §7.
     """
 
+    kernel = adamax
     hyperparameters = (*ADAM_HYPERPARAMETERS, Hyperparameter("maximize"))
     param_state = (
         StateSpec("exp_avg", zeros),
@@ -63,27 +64,3 @@ class Adamax(PowerStateOptimizer):
     ) -> None:
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize)
         super().__init__(params, defaults, enable_global_step)
-
-    def update(
-        self,
-        group: dict[str, Any],
-        params: list[Tensor],
-        grads: list[Tensor],
-        state: dict[str, list[Tensor]],
-        step: int | None = None,
-    ) -> None:
-        beta1, beta2 = group["betas"]
-        adamax(
-            params,
-            grads,
-            state["exp_avg"],
-            state["exp_inf"],
-            state["beta1_power"],
-            lr=group["lr"],
-            beta1=beta1,
-            beta2=beta2,
-            eps=group["eps"],
-            weight_decay=group["weight_decay"],
-            maximize=group["maximize"],
-            step=step,
-        )

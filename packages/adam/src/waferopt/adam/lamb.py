@@ -7,7 +7,7 @@ from typing import Any
 
 from torch import Tensor
 
-from waferopt.core import DeclaredOptimizer
+from waferopt.core import DeclaredOptimizer, Hyperparameter
 
 from ._common import ADAM_HYPERPARAMETERS, MOMENTS
 from .functional import lamb
@@ -46,7 +46,8 @@ class Lamb(DeclaredOptimizer):
     in 76 minutes" (ICLR 2020).
     """
 
-    hyperparameters = ADAM_HYPERPARAMETERS
+    kernel = lamb
+    hyperparameters = (*ADAM_HYPERPARAMETERS, Hyperparameter("adam"))
     param_state = MOMENTS
 
     def __init__(
@@ -62,24 +63,3 @@ class Lamb(DeclaredOptimizer):
     ) -> None:
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, adam=adam)
         super().__init__(params, defaults, enable_global_step)
-
-    def update(
-        self,
-        group: dict[str, Any],
-        params: list[Tensor],
-        grads: list[Tensor],
-        state: dict[str, list[Tensor]],
-    ) -> None:
-        beta1, beta2 = group["betas"]
-        lamb(
-            params,
-            grads,
-            state["exp_avg"],
-            state["exp_avg_sq"],
-            lr=group["lr"],
-            beta1=beta1,
-            beta2=beta2,
-            eps=group["eps"],
-            weight_decay=group["weight_decay"],
-            adam=group["adam"],
-        )

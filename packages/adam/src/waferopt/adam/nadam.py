@@ -51,8 +51,9 @@ class NAdam(DeclaredOptimizer):
     Reference: Dozat, "Incorporating Nesterov Momentum into Adam" (ICLR 2016 workshop).
     """
 
+    kernel = nadam
     hyperparameters = (*ADAM_HYPERPARAMETERS, Hyperparameter("momentum_decay", check_non_negative))
-    param_state = (StateSpec("mu_product", scalar(1.0)), *MOMENTS)
+    param_state = (*MOMENTS, StateSpec("mu_product", scalar(1.0)))
     global_step = "always"
     host_step = True
 
@@ -71,28 +72,3 @@ class NAdam(DeclaredOptimizer):
             lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, momentum_decay=momentum_decay
         )
         super().__init__(params, defaults, enable_global_step)
-
-    def update(
-        self,
-        group: dict[str, Any],
-        params: list[Tensor],
-        grads: list[Tensor],
-        state: dict[str, list[Tensor]],
-        step: int | None = None,
-    ) -> None:
-        beta1, beta2 = group["betas"]
-        nadam(
-            params,
-            grads,
-            state["exp_avg"],
-            state["exp_avg_sq"],
-            state["mu_product"],
-            state["step"],
-            lr=group["lr"],
-            beta1=beta1,
-            beta2=beta2,
-            eps=group["eps"],
-            weight_decay=group["weight_decay"],
-            momentum_decay=group["momentum_decay"],
-            step=step,
-        )

@@ -46,6 +46,7 @@ class RAdam(DeclaredOptimizer):
     (ICLR 2020).
     """
 
+    kernel = radam
     hyperparameters = ADAM_HYPERPARAMETERS
     param_state = MOMENTS
     global_step = "always"
@@ -63,26 +64,3 @@ class RAdam(DeclaredOptimizer):
     ) -> None:
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
         super().__init__(params, defaults, enable_global_step)
-
-    def update(
-        self,
-        group: dict[str, Any],
-        params: list[Tensor],
-        grads: list[Tensor],
-        state: dict[str, list[Tensor]],
-        step: int | None = None,
-    ) -> None:
-        beta1, beta2 = group["betas"]
-        radam(
-            params,
-            grads,
-            state["exp_avg"],
-            state["exp_avg_sq"],
-            state["step"],
-            lr=group["lr"],
-            beta1=beta1,
-            beta2=beta2,
-            eps=group["eps"],
-            weight_decay=group["weight_decay"],
-            step=step,
-        )

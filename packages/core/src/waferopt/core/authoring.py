@@ -5,28 +5,28 @@ over lists of tensors in torch's style (``waferopt.adam.functional.adam(params, 
 exp_avgs, ..., *, lr, beta1, ...)``), callable without any optimizer object. Its class
 only *declares*:
 
-* ``hyperparameters``: the per-group options, each with its check
-  (:class:`Hyperparameter`), run on the constructor's arguments and again on every
-  param group (``"lr (param group 1)"``), so a bad value is reported with its name
-  before anything is built;
-* ``param_state``: the per-parameter state, each entry a name, how it starts (:func:`zeros`,
-  :func:`scalar`) and, optionally, which groups need it (:class:`StateSpec`);
+* ``kernel``: that function;
+* ``hyperparameters``: the per-group options, each with its check and how the kernel
+  takes it (:class:`Hyperparameter`); the checks run on the constructor's arguments
+  and again on every param group (``"lr (param group 1)"``), so a bad value is
+  reported with its name before anything is built;
+* ``param_state``: the per-parameter state, each entry a name, how it starts
+  (:func:`zeros`, :func:`scalar`) and, optionally, which groups or params keep it
+  (:class:`StateSpec`);
 * ``global_step``: whether the ``step`` counter is optional (``enable_global_step``)
-  or always kept (the rule reads it);
-* :meth:`DeclaredOptimizer.update`: the call of its kernel on one device-and-dtype run
-  of a param group.
+  or always kept (the rule reads it); ``host_step``: whether the kernel wants this
+  step's number on the host in eager steps.
 
 :class:`DeclaredOptimizer` does the rest: it creates every state tensor in
 :meth:`~waferopt.core.Optimizer.preinitialize` (at construction, and for groups added
 later), counts the global step, gathers the params that have a gradient, their
-gradients and their state per device and dtype, and calls :meth:`update` on whole
-lists. Nothing is created in ``step()``, nothing is read on the host, so a step
-compiles once under ``torch.compile(fullgraph=True)``.
+gradients and their state per device and dtype, and calls the kernel on whole lists.
+Nothing is created in ``step()``, nothing is read on the host, so a step compiles once
+under ``torch.compile(fullgraph=True)``.
 """
 
 from __future__ import annotations
 
-import abc
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -83,11 +83,16 @@ class Hyperparameter:
             (:mod:`waferopt.core.validation` has the usual ones); None: not checked.
         label: how error messages name it (default: ``name``), e.g.
             ``"learning rate (lr)"``.
+        kernel_names: how the declared kernel takes it: None (default), as a keyword of
+            the same name; a tuple of names, unpacked from the group's sequence
+            (``("beta1", "beta2")`` for ``betas``); ``()``, not at all (an option that
+            only decides which state a group keeps, such as ``amsgrad``).
     """
 
     name: str
     check: Callable[[str, Any], None] | None = None
     label: str | None = None
+    kernel_names: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -113,24 +118,35 @@ class StateSpec:
 class DeclaredOptimizer(Optimizer):
     """An optimizer written as declarations plus one functional kernel.
 
-    Subclasses set the class attributes :attr:`hyperparameters`, :attr:`param_state` and
-    :attr:`global_step`, write ``__init__`` with their public signature (calling
-    ``super().__init__(params, defaults, enable_global_step)``) and :meth:`update`.
+    Subclasses set the class attributes :attr:`kernel`, :attr:`hyperparameters`,
+    :attr:`param_state` and :attr:`global_step`, and write ``__init__`` with their public
+    signature (calling ``super().__init__(params, defaults, enable_global_step)``). A rule
+    that does not fit one kernel call per run overrides :meth:`update` instead.
     A rule that spans several hyperparameters (SGD's Nesterov needs momentum) goes in
     an override of :meth:`check_hyperparameters`.
 
     Example::
 
+        def sign_kernel(params, grads, exp_avgs, *, lr, beta): ...
+
         class Sign(DeclaredOptimizer):
-            hyperparameters = (Hyperparameter("lr", check_non_negative),)
+            kernel = sign_kernel
+            hyperparameters = (
+                Hyperparameter("lr", check_non_negative),
+                Hyperparameter("beta", check_unit_interval),
+            )
             param_state = (StateSpec("exp_avg", zeros),)
 
-            def __init__(self, params, lr=1e-3, *, enable_global_step=False):
-                super().__init__(params, {"lr": lr}, enable_global_step)
-
-            def update(self, group, params, grads, state):
-                sign_kernel(params, grads, state["exp_avg"], lr=group["lr"])
+            def __init__(self, params, lr=1e-3, beta=0.9, *, enable_global_step=False):
+                super().__init__(params, {"lr": lr, "beta": beta}, enable_global_step)
     """
+
+    kernel: ClassVar[Callable[..., None] | None] = None
+    """The functional kernel: called once per device-and-dtype run as
+    ``kernel(params, grads, *state, **hyperparameters)``, with the state lists in the
+    order of :attr:`param_state` (None for an entry the group does not keep), then the
+    step counters when :attr:`global_step` is ``"always"``, and the hyperparameters as
+    their :attr:`Hyperparameter.kernel_names` say (plus ``step=`` with :attr:`host_step`)."""
 
     hyperparameters: ClassVar[tuple[Hyperparameter, ...]] = ()
     """The per-group options and their checks."""
@@ -144,7 +160,7 @@ class DeclaredOptimizer(Optimizer):
 
     host_step: ClassVar[bool] = False
     """Keep a host-side copy of each param's step count, so that an eager step can pass
-    its kernel this step's number as a Python int (``update(..., step=t)``): the kernel
+    its kernel this step's number as a Python int (``kernel(..., step=t)``): the kernel
     then computes its coefficients as Python floats and can use torch's fused kernels.
     The copy is read from the state (:meth:`host_step_from_state`) at construction and
     after ``load_state_dict`` / ``visit_state`` / unpickling, never in ``step()``; a
@@ -242,8 +258,17 @@ class DeclaredOptimizer(Optimizer):
     _not_pickled = (*Optimizer._not_pickled, "_host")
 
     # ------------------------------------------------------------------ step
-    @abc.abstractmethod
-    def update(
+    def kernel_arguments(self, group: Mapping[str, Any]) -> dict[str, Any]:
+        """The kernel's keyword arguments from ``group``, as the hyperparameters declare."""
+        kwargs: dict[str, Any] = {}
+        for hp in self.hyperparameters:
+            if hp.kernel_names is None:
+                kwargs[hp.name] = group[hp.name]
+            elif hp.kernel_names:
+                kwargs.update(zip(hp.kernel_names, group[hp.name]))
+        return kwargs
+
+    def call_kernel(
         self,
         group: dict[str, Any],
         params: list[Tensor],
@@ -251,16 +276,36 @@ class DeclaredOptimizer(Optimizer):
         state: dict[str, list[Tensor]],
         step: int | None = None,
     ) -> None:
+        """Call :attr:`kernel` on one run (see there for the arguments)."""
+        kernel = type(self).kernel
+        if kernel is None:
+            raise NotImplementedError(
+                f"{type(self).__name__} declares no kernel: set the class attribute "
+                "`kernel` or override update()"
+            )
+        lists: list[Any] = [state.get(spec.name) for spec in self.param_state]
+        if self.global_step == "always":
+            lists.append(state["step"])
+        kwargs = self.kernel_arguments(group)
+        if self.host_step:
+            kwargs["step"] = step
+        kernel(params, grads, *lists, **kwargs)
+
+    def update(
+        self,
+        group: dict[str, Any],
+        params: list[Tensor],
+        grads: list[Tensor],
+        state: dict[str, list[Tensor]],
+    ) -> None:
         """Update ``params`` (one device and dtype, all with a gradient) in place.
 
         ``state`` maps each state key the params hold (``step`` included, already
         advanced for this step, when kept) to the list of their tensors (``None`` for a
-        param that an entry with :attr:`StateSpec.applies` leaves out). Calls the
-        family's functional kernel with the group's hyperparameters. Only for a class
-        with :attr:`host_step` does core pass ``step``: this step's number (1 on the
-        first step) when known on the host (all of ``params`` at the same step), else
-        None.
+        param that an entry with :attr:`StateSpec.applies` leaves out). The default
+        calls the declared :attr:`kernel`; override it for a rule that needs more.
         """
+        self.call_kernel(group, params, grads, state)
 
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:  # type: ignore[override]
@@ -301,7 +346,7 @@ class DeclaredOptimizer(Optimizer):
                 tensors = dict(zip(keys, run[2:]))
                 if self.host_step:
                     step = self._host.next_step(run[0]) if host else None
-                    self.update(group, run[0], run[1], tensors, step=step)
+                    self.call_kernel(group, run[0], run[1], tensors, step)
                 else:
                     self.update(group, run[0], run[1], tensors)
             if host:

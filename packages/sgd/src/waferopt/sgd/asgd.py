@@ -46,15 +46,19 @@ class ASGD(DeclaredOptimizer):
     approximation by averaging", SIAM J. Control Optim. 30(4), 1992.
     """
 
+    kernel = asgd
     hyperparameters = (
         Hyperparameter("lr", check_non_negative, "learning rate (lr)"),
         Hyperparameter("weight_decay", check_non_negative),
         Hyperparameter("lambd", check_non_negative),
+        Hyperparameter("alpha"),
+        Hyperparameter("t0"),
+        Hyperparameter("maximize"),
     )
     param_state = (
+        StateSpec("ax", zeros),
         StateSpec("eta", scalar(lambda group: group["lr"])),
         StateSpec("mu", scalar(1.0)),
-        StateSpec("ax", zeros),
     )
     global_step = "always"  # the step counter drives eta and mu
 
@@ -74,25 +78,3 @@ class ASGD(DeclaredOptimizer):
             lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay, maximize=maximize
         )
         super().__init__(params, defaults, enable_global_step)
-
-    def update(
-        self,
-        group: dict[str, Any],
-        params: list[torch.Tensor],
-        grads: list[torch.Tensor],
-        state: dict[str, list[torch.Tensor]],
-    ) -> None:
-        asgd(
-            params,
-            grads,
-            state["ax"],
-            state["eta"],
-            state["mu"],
-            state["step"],
-            lr=group["lr"],
-            lambd=group["lambd"],
-            alpha=group["alpha"],
-            t0=group["t0"],
-            weight_decay=group["weight_decay"],
-            maximize=group["maximize"],
-        )

@@ -52,11 +52,15 @@ class SGD(DeclaredOptimizer):
     in deep learning" (ICML 2013).
     """
 
+    kernel = sgd
     hyperparameters = (
         Hyperparameter("lr", check_non_negative, "learning rate (lr)"),
         Hyperparameter("momentum", check_non_negative),
         Hyperparameter("dampening", check_non_negative),
         Hyperparameter("weight_decay", check_non_negative),
+        Hyperparameter("nesterov"),
+        Hyperparameter("maximize"),
+        Hyperparameter("fused"),
     )
     param_state = (
         StateSpec("momentum_buffer", zeros, when=_has_momentum),
@@ -119,24 +123,3 @@ class SGD(DeclaredOptimizer):
                 entry.setdefault("first_step", 0.0)
             converted[pid] = entry
         return {**state_dict, "state": converted}
-
-    def update(
-        self,
-        group: dict[str, Any],
-        params: list[torch.Tensor],
-        grads: list[torch.Tensor],
-        state: dict[str, list[torch.Tensor]],
-    ) -> None:
-        sgd(
-            params,
-            grads,
-            state.get("momentum_buffer"),
-            state.get("first_step"),
-            lr=group["lr"],
-            momentum=group["momentum"],
-            dampening=group["dampening"],
-            weight_decay=group["weight_decay"],
-            nesterov=group["nesterov"],
-            maximize=group["maximize"],
-            fused=group["fused"],
-        )
