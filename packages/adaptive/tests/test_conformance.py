@@ -1,6 +1,12 @@
-"""The waferopt conformance kit over Adadelta, Adagrad, Adafactor and RMSprop."""
+"""The waferopt conformance kit over Adadelta, Adagrad, Adafactor and RMSprop (static step,
+resume, tensor hyperparameters, global step, param groups, bad state dicts, no host sync,
+one compile), then what the kit does not check: sparse gradients, argument errors,
+signatures and defaults, the plugin."""
 
 from __future__ import annotations
+
+import pytest
+import torch
 
 from waferopt.adaptive import Adadelta, Adafactor, Adagrad, RMSprop
 from waferopt.core.testing import ErrorInput, OptimizerInfo, conformance_tests
@@ -35,6 +41,7 @@ TestConformance = conformance_tests(
                 ErrorInput({"initial_accumulator_value": -1.0}, match="initial_accumulator_value"),
                 ErrorInput({"enable_global_step": False}, match="enable_global_step"),
             ],
+            compile_configs=(1,),
         ),
         OptimizerInfo(
             Adafactor,
@@ -50,6 +57,7 @@ TestConformance = conformance_tests(
                 ErrorInput({"lr": 1e-2, "clip_threshold": 2.0}, match="clip_threshold"),
                 ErrorInput({"lr": 1e-2, "eps": (1e-30,)}, match="eps"),
             ],
+            compile_configs=(1,),
         ),
         OptimizerInfo(
             RMSprop,
@@ -67,3 +75,158 @@ TestConformance = conformance_tests(
         ),
     ]
 )
+
+
+# ---------------------------------------------------------------- the family's own contract
+
+
+OPTIMIZERS = [
+    (
+        "Adadelta",
+        lambda ps, **kw: Adadelta(ps, weight_decay=0.01, **kw),
+        {"square_avg", "acc_delta"},
+    ),
+    ("Adagrad", lambda ps, **kw: Adagrad(ps, lr_decay=0.01, **kw), {"sum", "step"}),
+    (
+        "RMSprop",
+        lambda ps, **kw: RMSprop(ps, momentum=0.9, centered=True, **kw),
+        {"square_avg", "momentum_buffer", "grad_avg"},
+    ),
+    ("RMSprop-plain", lambda ps, **kw: RMSprop(ps, **kw), {"square_avg"}),
+    ("Adafactor", lambda ps, **kw: Adafactor(ps, lr=0.01, weight_decay=0.01, **kw), None),
+]
+
+IDS = [o[0] for o in OPTIMIZERS]
+
+
+def make_params():
+    torch.manual_seed(0)
+    return [torch.nn.Parameter(torch.randn(4, 3)), torch.nn.Parameter(torch.randn(3))]
+
+
+def set_grads(params, seed):
+    gen = torch.Generator().manual_seed(seed)
+    for p in params:
+        p.grad = torch.randn(p.shape, generator=gen)
+
+
+@pytest.mark.parametrize(("name", "factory", "keys"), OPTIMIZERS, ids=IDS)
+def test_sparse_gradient_raises(name, factory, keys):
+    params = make_params()
+    opt = factory(params)
+    params[0].grad = torch.randn(4, 3).to_sparse()
+    with pytest.raises(ValueError, match="sparse"):
+        opt.step()
+
+
+@pytest.mark.parametrize(
+    ("cls", "kwargs", "name"),
+    [
+        (Adadelta, dict(lr=-1.0), "lr"),
+        (Adadelta, dict(rho=1.5), "rho"),
+        (Adadelta, dict(rho=-0.1), "rho"),
+        (Adadelta, dict(eps=-1e-6), "eps"),
+        (Adadelta, dict(weight_decay=-0.1), "weight_decay"),
+        (Adagrad, dict(lr=-1.0), "lr"),
+        (Adagrad, dict(lr=torch.tensor(-1.0)), "lr"),
+        (Adagrad, dict(lr_decay=-0.1), "lr_decay"),
+        (Adagrad, dict(weight_decay=-0.1), "weight_decay"),
+        (Adagrad, dict(initial_accumulator_value=-0.1), "initial_accumulator_value"),
+        (Adagrad, dict(eps=-1e-6), "eps"),
+        (Adagrad, dict(enable_global_step=False), "enable_global_step"),
+        (RMSprop, dict(lr=-1.0), "lr"),
+        (RMSprop, dict(alpha=1.5), "alpha"),
+        (RMSprop, dict(eps=-1e-8), "eps"),
+        (RMSprop, dict(weight_decay=-0.1), "weight_decay"),
+        (RMSprop, dict(momentum=-0.9), "momentum"),
+        (RMSprop, dict(lr="1e-3"), "lr"),
+    ],
+)
+def test_bad_arguments_raise_value_error_naming_them(cls, kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        cls([torch.nn.Parameter(torch.zeros(2))], **kwargs)
+
+
+@pytest.mark.parametrize("cls", [Adadelta, Adagrad, RMSprop, lambda ps: Adafactor(ps, lr=0.1)])
+def test_empty_parameter_list_raises(cls):
+    with pytest.raises(ValueError, match="empty"):
+        cls([])
+
+
+def test_signatures_and_defaults_are_cerebras():
+    import inspect
+
+    def sig(cls):
+        return {
+            k: (v.default, v.kind.name)
+            for k, v in inspect.signature(cls).parameters.items()
+            if k != "params"
+        }
+
+    kw = "KEYWORD_ONLY"
+    pk = "POSITIONAL_OR_KEYWORD"
+    assert sig(Adadelta) == {
+        "lr": (1.0, pk),
+        "rho": (0.9, pk),
+        "eps": (1e-6, pk),
+        "weight_decay": (0, pk),
+        "maximize": (False, pk),
+        "enable_global_step": (False, kw),
+    }
+    assert sig(Adagrad) == {
+        "lr": (1e-2, pk),
+        "lr_decay": (0, pk),
+        "weight_decay": (0, pk),
+        "initial_accumulator_value": (0, pk),
+        "eps": (1e-6, pk),
+        "maximize": (False, pk),
+        "enable_global_step": (True, kw),
+    }
+    assert sig(RMSprop) == {
+        "lr": (1e-2, pk),
+        "alpha": (0.99, pk),
+        "eps": (1e-8, pk),
+        "weight_decay": (0, pk),
+        "momentum": (0, pk),
+        "centered": (False, pk),
+        "enable_global_step": (False, kw),
+    }
+    empty = inspect.Parameter.empty
+    assert sig(Adafactor) == {
+        "lr": (empty, pk),
+        "eps": ((1e-30, 1e-3), pk),
+        "clip_threshold": (1.0, pk),
+        "decay_rate": (-0.8, pk),
+        "beta1": (None, pk),
+        "weight_decay": (0.0, pk),
+        "scale_parameter": (True, pk),
+        "relative_step": (False, pk),
+        "warmup_init": (False, pk),
+        "enable_global_step": (True, kw),
+    }
+
+
+def test_rmsprop_refuses_momentum_switched_on_after_construction():
+    params = make_params()
+    opt = RMSprop(params)
+    opt.param_groups[0]["momentum"] = 0.9
+    set_grads(params, 0)
+    with pytest.raises(RuntimeError, match="momentum"):
+        opt.step()
+
+
+def test_plugin_registers_the_four_optimizers():
+    from importlib.metadata import entry_points
+
+    from waferopt.adaptive import _plugin
+
+    (ep,) = [e for e in entry_points(group="waferopt") if e.name == "adaptive"]
+    assert ep.load() is _plugin
+    records = _plugin.register_optimizers()
+    assert {r.name: r.load() for r in records} == {
+        "Adadelta": Adadelta,
+        "Adagrad": Adagrad,
+        "Adafactor": Adafactor,
+        "RMSprop": RMSprop,
+    }
+    assert all(r.kind.value == "optimizer" and r.description for r in records)

@@ -189,6 +189,16 @@ class IgnoresClosure(ReferenceSGD):
         return super().step(None)
 
 
+class ZeroesStateInPreinitialize(ReferenceSGD):
+    """Resets the buffers in place whenever preinitialize runs (add_param_group, loads)."""
+
+    def preinitialize(self) -> None:
+        super().preinitialize()
+        for group in self.param_groups:
+            for p in group["params"]:
+                self.state[p]["momentum_buffer"].zero_()
+
+
 @pytest.mark.parametrize(
     ("cls", "message"),
     [
@@ -196,6 +206,7 @@ class IgnoresClosure(ReferenceSGD):
         (ReplacesStorage, "replaced the storage"),
         (UpdatesParamsWithoutGrad, "whose grad is None"),
         (IgnoresClosure, "closure"),
+        (ZeroesStateInPreinitialize, r"preinitialize\(\) after steps"),
     ],
 )
 def test_static_step_catches(cls: type, message: str) -> None:

@@ -1,6 +1,13 @@
-"""The waferopt conformance kit over Lion and Rprop."""
+"""The waferopt conformance kit over Lion and Rprop (static step, resume, tensor
+hyperparameters, global step, param groups, bad state dicts, no host sync, one compile),
+then what the kit does not check: sparse gradients, signatures and defaults, the plugin."""
 
 from __future__ import annotations
+
+import inspect
+
+import pytest
+import torch
 
 from waferopt.core.testing import ErrorInput, OptimizerInfo, conformance_tests
 from waferopt.sign import Lion, Rprop
@@ -28,3 +35,69 @@ TestConformance = conformance_tests(
         ),
     ]
 )
+
+
+# ---------------------------------------------------------------- the family's own contract
+
+
+OPTIMIZERS = [
+    ("Lion", lambda ps, **kw: Lion(ps, lr=1e-2, weight_decay=0.1, **kw), {"exp_avg"}),
+    ("Rprop", lambda ps, **kw: Rprop(ps, lr=1e-2, **kw), {"prev", "step_size"}),
+]
+
+IDS = [o[0] for o in OPTIMIZERS]
+
+
+def make_params():
+    torch.manual_seed(0)
+    return [torch.nn.Parameter(torch.randn(4, 3)), torch.nn.Parameter(torch.randn(3))]
+
+
+@pytest.mark.parametrize(("name", "factory", "keys"), OPTIMIZERS, ids=IDS)
+def test_sparse_gradient_raises(name, factory, keys):
+    params = make_params()
+    opt = factory(params)
+    params[0].grad = torch.randn(4, 3).to_sparse()
+    with pytest.raises(ValueError, match="sparse"):
+        opt.step()
+
+
+@pytest.mark.parametrize("cls", [Lion, Rprop])
+def test_empty_parameter_list_raises(cls):
+    with pytest.raises(ValueError, match="empty"):
+        cls([])
+
+
+def test_signatures_and_defaults_are_cerebras():
+    def sig(cls):
+        return {
+            k: (v.default, v.kind.name)
+            for k, v in inspect.signature(cls).parameters.items()
+            if k != "params"
+        }
+
+    pk, kw = "POSITIONAL_OR_KEYWORD", "KEYWORD_ONLY"
+    assert sig(Lion) == {
+        "lr": (1e-4, pk),
+        "betas": ((0.9, 0.99), pk),
+        "weight_decay": (0.0, pk),
+        "enable_global_step": (False, kw),
+    }
+    assert sig(Rprop) == {
+        "lr": (1e-3, pk),
+        "etas": ((0.5, 1.2), pk),
+        "step_sizes": ((1e-6, 50.0), pk),
+        "enable_global_step": (False, kw),
+    }
+
+
+def test_plugin_registers_both_optimizers():
+    from importlib.metadata import entry_points
+
+    from waferopt.sign import _plugin
+
+    (ep,) = [e for e in entry_points(group="waferopt") if e.name == "sign"]
+    assert ep.load() is _plugin
+    records = _plugin.register_optimizers()
+    assert {r.name: r.load() for r in records} == {"Lion": Lion, "Rprop": Rprop}
+    assert all(r.kind.value == "optimizer" and r.description for r in records)

@@ -56,7 +56,8 @@ def check_static_step(info: OptimizerInfo, config: Mapping[str, Any]) -> None:
     """State exists after construction; ``step()`` keeps its keys and storages.
 
     Also: parameters without a gradient keep their value and state, the others
-    move and stay finite, and ``step(closure)`` returns the closure's loss.
+    move and stay finite, ``preinitialize()`` after steps changes nothing, and
+    ``step(closure)`` returns the closure's loss.
     """
     params = _make_params(info.shapes)
     initial = [p.detach().clone() for p in params]
@@ -83,6 +84,12 @@ def check_static_step(info: OptimizerInfo, config: Mapping[str, Any]) -> None:
     for key, value in skipped_state.items():
         if not _equal(value, now[key]):
             raise AssertionError(f"{info.id}.step() changed {_where(key)}, whose grad is None")
+
+    # preinitialize() again (as add_param_group does) creates nothing and resets nothing
+    stepped = _snapshot(opt)
+    opt.preinitialize()
+    _compare_layouts(before, _layout(opt), f"{info.id}.preinitialize() after steps")
+    _assert_same_snapshot(stepped, _snapshot(opt), f"{info.id}: preinitialize() after steps")
 
     # closure
     calls = []
