@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import inspect
 import os
@@ -40,7 +39,6 @@ logger = logging.getLogger(__name__)
 # ---------------------------------------------------------------- API pages
 API_DIR = "reference/api"
 FRONT_DOOR = "optim"  # re-exports only: reference/front-door.md describes it by hand
-SUBPACKAGES = ("testing",)  # public subpackages that get a page of their own
 
 
 def _public_packages() -> list[str]:
@@ -50,19 +48,44 @@ def _public_packages() -> list[str]:
     return [n for n in names if not n.startswith("_") and n != FRONT_DOOR]
 
 
-def _api_page(qualname: str) -> str:
-    module = importlib.import_module(qualname)
-    public = list(getattr(module, "__all__", []))
+def _foreign(module: Any, qualname: str, parent: Any = None) -> list[str]:
+    """Names of ``__all__`` documented elsewhere: modules, dunders, what another package
+    defines, and (for a submodule) what its package exports too."""
+    shown_above = {id(getattr(parent, n, None)) for n in getattr(parent, "__all__", [])}
     foreign = []
-    for name in public:
+    for name in getattr(module, "__all__", []):
         obj = getattr(module, name, None)
         home = getattr(obj, "__module__", None) or ""
         if (
             inspect.ismodule(obj)
             or name.startswith("__")
             or (home and not (home == qualname or home.startswith(qualname + ".")))
+            or (parent is not None and id(obj) in shown_above)
         ):
             foreign.append(name)
+    return foreign
+
+
+def _submodules(package: Any) -> list[str]:
+    """Public submodules that document something their package does not export."""
+    found = []
+    for info in pkgutil.iter_modules(getattr(package, "__path__", [])):
+        if info.name.startswith("_"):
+            continue
+        qualname = f"{package.__name__}.{info.name}"
+        try:
+            module = importlib.import_module(qualname)
+        except ImportError:  # an optional dependency is missing
+            continue
+        public = getattr(module, "__all__", [])
+        if public and len(_foreign(module, qualname, package)) < len(public):
+            found.append(qualname)
+    return found
+
+
+def _api_page(qualname: str, parent: Any = None) -> str:
+    module = importlib.import_module(qualname)
+    foreign = _foreign(module, qualname, parent)
     options = [":members:", ":show-inheritance:"]
     if foreign:
         options.append(":exclude-members: " + ", ".join(sorted(foreign)))
@@ -80,17 +103,17 @@ def _api_page(qualname: str) -> str:
 
 
 def write_api_pages(app: Sphinx) -> None:
-    """One page per public waferopt package (and public subpackage)."""
+    """One page per public waferopt package, and one per public submodule that holds
+    something its package does not export (functional kernels, authoring APIs, the kit)."""
     out = Path(app.srcdir) / API_DIR
     out.mkdir(parents=True, exist_ok=True)
     wanted: dict[str, str] = {}
     for name in _public_packages():
         qualname = f"waferopt.{name}"
         wanted[qualname] = _api_page(qualname)
-        for sub in SUBPACKAGES:
-            with contextlib.suppress(ImportError):
-                importlib.import_module(f"{qualname}.{sub}")
-                wanted[f"{qualname}.{sub}"] = _api_page(f"{qualname}.{sub}")
+        package = importlib.import_module(qualname)
+        for sub in _submodules(package):
+            wanted[sub] = _api_page(sub, package)
     for stale in out.glob("*.md"):
         if stale.stem not in wanted:
             stale.unlink()
