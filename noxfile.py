@@ -162,6 +162,23 @@ def integration(session: nox.Session) -> None:
 
 
 @nox.session(python=DEFAULT_PYTHON)
+def distributed(session: nox.Session) -> None:
+    """Real multi-process jobs (gloo on loopback, 2 and 3 ranks): DDP, FSDP2, ZeRO and
+    distributed checkpoints against one process (distributed_tests/)."""
+    install_waferopt(session, "pytest>=8")
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "distributed_tests",
+        "-p",
+        "no:cacheprovider",
+        *session.posargs,
+        env={"OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": "lo"},
+    )
+
+
+@nox.session(python=DEFAULT_PYTHON)
 def lint(session: nox.Session) -> None:
     """ruff (lint and format check) and mypy over every package's sources."""
     session.install("ruff>=0.6")

@@ -30,6 +30,13 @@ def _zeros_shaped(shape: Any) -> Any:
     return init
 
 
+def _zeros_like(p: Tensor, group: Mapping[str, Any]) -> Tensor:
+    """The unfactored second moment: zeros like ``p`` (sharded like a DTensor ``p``),
+    float32 for a low-precision ``p``."""
+    dtype = torch.float32 if p.dtype in LOW_PRECISION else p.dtype
+    return torch.zeros_like(p, dtype=dtype)
+
+
 class Adafactor(DeclaredOptimizer):
     r"""Adafactor: Adam-like steps from a factored second moment, in sublinear memory.
 
@@ -95,9 +102,10 @@ class Adafactor(DeclaredOptimizer):
     param_state = (
         StateSpec("exp_avg_sq_row", _zeros_shaped(lambda s: s[:-1]), applies=_factored),
         StateSpec("exp_avg_sq_col", _zeros_shaped(lambda s: s[:-2] + s[-1:]), applies=_factored),
-        StateSpec("exp_avg_sq", _zeros_shaped(lambda s: s), applies=lambda p: not _factored(p)),
+        StateSpec("exp_avg_sq", _zeros_like, applies=lambda p: not _factored(p)),
     )
     global_step = "always"
+    elementwise = False  # RMS and row / column means of whole tensors: see functional
 
     def __init__(
         self,

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from waferopt.core import distributed as D
 from waferopt.core import foreach as F
 
 __all__ = ["adadelta", "adafactor", "adagrad", "rmsprop"]
@@ -261,7 +262,9 @@ def adafactor(
     is in :class:`waferopt.adaptive.Adafactor`'s docstring.
     """
     lists = [params, grads, list(exp_avg_sq_rows), list(exp_avg_sq_cols), list(exp_avg_sqs), steps]
-    for run in F.group_by_device_and_dtype(lists):  # type: ignore[arg-type]
+    # sharded (DTensor) params stay whole here: _adafactor_run takes their local shards
+    # and combines its whole-tensor terms across the shards
+    for run in F.group_by_device_and_dtype(lists, local=False):  # type: ignore[arg-type]
         _adafactor_run(
             *run,  # type: ignore[arg-type]
             lr=lr,
@@ -292,7 +295,17 @@ def _adafactor_run(
     relative_step: bool,
     warmup_init: bool,
 ) -> None:
-    """One device/dtype run: the HuggingFace rule as multi-tensor ops."""
+    """One device/dtype run: the HuggingFace rule as multi-tensor ops.
+
+    Runs on the local shards of sharded (DTensor) params; the whole-tensor terms (RMS
+    of the param and of the update, row and column means of the squared gradient) are
+    combined across the shards (:mod:`waferopt.core.distributed`), so a sharded run
+    computes what one process computes on the whole tensors. The factored moments are
+    whole (replicated) vectors on every rank.
+    """
+    sharded = params
+    params, grads, sqs = D.local_lists([params, grads, sqs])  # type: ignore[list-item]
+    inv_sqrt_numel = [1.0 / math.sqrt(max(p.numel(), 1)) for p in sharded]
     device, dtype = params[0].device, params[0].dtype
     low = dtype in LOW_PRECISION
     work_dtype = torch.float32 if low else dtype
@@ -321,8 +334,8 @@ def _adafactor_run(
         rel = lr
     alpha: F.Hyper | list[Tensor]
     if scale_parameter:
-        alpha = list(torch._foreach_norm(thetas))
-        torch._foreach_mul_(alpha, [1.0 / math.sqrt(max(p.numel(), 1)) for p in params])
+        alpha = D.norms(thetas, sharded)
+        torch._foreach_mul_(alpha, inv_sqrt_numel)
         torch._foreach_clamp_min_(alpha, eps2)
         torch._foreach_mul_(alpha, rel)  # type: ignore[arg-type]
     else:
@@ -339,15 +352,25 @@ def _adafactor_run(
 
     sq = torch._foreach_mul(grads, grads)  # type: ignore[arg-type]
     torch._foreach_add_(sq, eps1)
+    # row and column means of the whole squared gradients (one exchange for all)
+    factored = [i for i in range(len(params)) if rows[i] is not None and cols[i] is not None]
+    means = D.means(
+        [sq[i] for i in factored] * 2,
+        [sharded[i] for i in factored] * 2,
+        [(-1,)] * len(factored) + [(-2,)] * len(factored),
+    )
+    row_means = dict(zip(factored, means[: len(factored)]))
+    col_means = dict(zip(factored, means[len(factored) :]))
     updates: list[Tensor] = []
     for i, p in enumerate(params):
         row, col, v = rows[i], cols[i], sqs[i]
         if row is not None and col is not None:
-            row.mul_(beta2[i]).addcmul_(sq[i].mean(dim=-1), one_minus_beta2[i])
-            col.mul_(beta2[i]).addcmul_(sq[i].mean(dim=-2), one_minus_beta2[i])
+            row.mul_(beta2[i]).addcmul_(row_means[i].squeeze(-1), one_minus_beta2[i])
+            col.mul_(beta2[i]).addcmul_(col_means[i].squeeze(-2), one_minus_beta2[i])
             r_factor = row.div(row.mean(dim=-1, keepdim=True)).rsqrt_().unsqueeze(-1)
             c_factor = col.unsqueeze(-2).rsqrt()
-            update = torch.mul(r_factor, c_factor).mul_(grads[i])
+            update = D.local_part(r_factor, sharded[i]) * D.local_part(c_factor, sharded[i])
+            update.mul_(grads[i])
         elif v is not None:
             v.mul_(beta2[i]).addcmul_(sq[i], one_minus_beta2[i])
             update = v.rsqrt().mul_(grads[i])
@@ -359,8 +382,8 @@ def _adafactor_run(
         updates.append(update)
 
     # u / max(1, RMS(u) / clip_threshold), then scaled by alpha_t
-    denom = torch._foreach_norm(updates)
-    torch._foreach_mul_(denom, [1.0 / math.sqrt(max(p.numel(), 1)) for p in params])
+    denom = D.norms(updates, sharded)
+    torch._foreach_mul_(denom, inv_sqrt_numel)
     torch._foreach_div_(denom, clip)  # type: ignore[arg-type]
     torch._foreach_clamp_min_(denom, 1.0)
     torch._foreach_div_(updates, denom)

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .distributed import local_lists
 from .validation import check_sparse
 
 __all__ = [
@@ -71,8 +72,21 @@ def collect(
     return params, grads, [[s[key] for s in states] for key in keys]
 
 
-def group_by_device_and_dtype(tensorlists: list[list[Tensor]]) -> list[list[list[Tensor]]]:
-    """Split parallel tensor lists into runs of one device and dtype (one run when compiling)."""
+def group_by_device_and_dtype(
+    tensorlists: list[list[Tensor]], *, local: bool = True
+) -> list[list[list[Tensor]]]:
+    """Split parallel tensor lists into runs of one device and dtype (one run when compiling).
+
+    With ``local`` (the default), sharded tensors (``DTensor``: FSDP2, tensor
+    parallelism) are replaced by their local shards, which share their storage: an
+    element-wise update on the runs updates the sharded tensors, at the cost of a
+    plain-tensor step of the shard's size (see :mod:`waferopt.core.distributed`). A
+    rule that reads whole tensors (norms, row or column means) passes
+    ``local=False`` and combines its partial results across the shards with that
+    module's helpers.
+    """
+    if local:
+        tensorlists = local_lists(tensorlists)
     grouped = torch.optim.Optimizer._group_tensors_by_device_and_dtype(tensorlists)  # type: ignore[arg-type, misc]
     return [list(lists) for lists, _ in grouped.values()]  # type: ignore[misc, arg-type]
 

@@ -1,0 +1,181 @@
+"""The functions each rank runs (module level: the processes are spawned)."""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from _harness import (
+    OPTIMIZERS,
+    STEPS,
+    batches,
+    full_params,
+    loss_fn,
+    make_model,
+    make_scheduler,
+    optimizer_class,
+    shard_batch,
+)
+from torch import nn
+
+
+def wrap(model: nn.Module, mode: str, world: int, reshard: bool = True) -> nn.Module:
+    """The model as ``mode`` runs it: ``ddp``, ``fsdp`` (FSDP2, per layer and root) or
+    ``zero`` (DDP; the optimizer is wrapped instead)."""
+    if mode in ("ddp", "zero"):
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        return DDP(model)
+    if mode == "fsdp":
+        from torch.distributed.device_mesh import init_device_mesh
+        from torch.distributed.fsdp import fully_shard
+
+        mesh = init_device_mesh("cpu", (world,))
+        for layer in (model.fc1, model.fc2):
+            fully_shard(layer, mesh=mesh, reshard_after_forward=reshard)
+        fully_shard(model, mesh=mesh, reshard_after_forward=reshard)
+        return model
+    raise ValueError(mode)
+
+
+def make_optimizer(name: str, model: nn.Module, mode: str) -> Any:
+    cls, kwargs = optimizer_class(name), OPTIMIZERS[name][1]
+    if mode == "zero":
+        from torch.distributed.optim import ZeroRedundancyOptimizer
+
+        return ZeroRedundancyOptimizer(model.parameters(), optimizer_class=cls, **kwargs)
+    return cls(model.parameters(), **kwargs)
+
+
+def _is_dtensor(t: Any) -> bool:
+    from torch.distributed.tensor import DTensor
+
+    return isinstance(t, DTensor)
+
+
+def train_job(
+    rank: int, world: int, configs: list[tuple[str, bool]], names: list[str], steps: int = STEPS
+) -> dict[tuple[str, bool], dict[str, Any]]:
+    """:func:`train` for each ``(mode, reshard_after_forward)`` of ``configs``."""
+    return {
+        (mode, reshard): train(rank, world, mode, names, reshard, steps)
+        for mode, reshard in configs
+    }
+
+
+def train(
+    rank: int, world: int, mode: str, names: list[str], reshard: bool, steps: int
+) -> dict[str, Any]:
+    """Train every optimizer of ``names`` under ``mode``; per name: the whole params at
+    the end, the lr values the scheduler wrote and which state tensors are DTensors,
+    or the error (with its traceback) if a step failed."""
+    results: dict[str, Any] = {}
+    for name in names:
+        try:
+            model = make_model()
+            wrapped = wrap(model, mode, world, reshard)
+            opt = make_optimizer(name, wrapped, mode)
+            sched = make_scheduler(opt, name, steps) if mode != "zero" else None
+            lr_seen = []
+            for batch in batches(steps):
+                opt.zero_grad()
+                loss_fn(wrapped, shard_batch(batch, rank, world)).backward()
+                opt.step()
+                if sched is not None:
+                    sched.step()
+                    lrs = [g["lr"] for g in opt.param_groups]
+                    lr_seen.append(
+                        [
+                            (
+                                type(v).__name__,
+                                _is_dtensor(v),
+                                float(v),
+                                v.dim() if isinstance(v, torch.Tensor) else None,
+                            )
+                            for v in lrs
+                        ]
+                    )
+            state_dtensor = sorted(
+                {
+                    f"{k}:{_is_dtensor(v)}"
+                    for st in getattr(opt, "state", {}).values()
+                    for k, v in st.items()
+                    if isinstance(v, torch.Tensor)
+                }
+            )
+            results[name] = {
+                "params": full_params(wrapped),
+                "lrs": lr_seen,
+                "state_dtensor": state_dtensor,
+            }
+        except Exception as exc:  # reported per optimizer, the job goes on
+            results[name] = {"error": f"{type(exc).__name__}: {exc}", "tb": traceback.format_exc()}
+        dist.barrier()
+    return results
+
+
+def helpers_job(rank: int, world: int) -> dict[str, Any]:
+    """waferopt.core.distributed on DTensors cut every way a 1-d mesh allows (uneven and
+    empty shards included): each helper against the same computation on the whole
+    tensor. Returns, per case, the largest difference (or the error message)."""
+    from torch.distributed.device_mesh import init_device_mesh
+    from torch.distributed.tensor import DTensor, Partial, Replicate, Shard, distribute_tensor
+    from torch.distributed.tensor._utils import compute_local_shape_and_global_offset
+
+    from waferopt.core import distributed as D
+
+    mesh = init_device_mesh("cpu", (world,))
+    g = torch.Generator().manual_seed(7)
+    cases = {
+        "rows-uneven": ((5, 4), Shard(0)),
+        "rows-empty": ((2, 7), Shard(0)),
+        "cols-uneven": ((4, 7), Shard(1)),
+        "3d-middle": ((2, 5, 3), Shard(1)),
+        "vector": ((5,), Shard(0)),
+        "replicated": ((3, 4), Replicate()),
+    }
+    out: dict[str, Any] = {}
+    for label, (shape, placement) in cases.items():
+        whole = torch.randn(shape, generator=g, dtype=torch.float64)
+        dt = distribute_tensor(whole, mesh, [placement])
+        loc = dt.to_local()
+        diffs = {}
+        local_shape, offset = compute_local_shape_and_global_offset(shape, mesh, [placement])
+        region = D.shard_region(dt)
+        diffs["region"] = float(
+            tuple(r.stop - r.start for r in region) != tuple(local_shape)
+            or tuple(r.start for r in region) != tuple(offset)
+        )
+        diffs["local_part"] = float(not torch.equal(D.local_part(whole, dt), loc))
+        diffs["full_tensor"] = (D.full_tensor(loc, dt) - whole).abs().max().item()
+        diffs["norm"] = (D.norms([loc], [dt])[0] - whole.norm()).abs().item()
+        for dims in [(0,), (-1,), tuple(range(len(shape)))]:
+            got_sum = D.sums([loc], [dt], [dims])[0]
+            got_mean = D.means([loc], [dt], [dims])[0]
+            diffs[f"sum{dims}"] = (got_sum - whole.sum(dim=dims, keepdim=True)).abs().max().item()
+            diffs[f"mean{dims}"] = (
+                (got_mean - whole.mean(dim=dims, keepdim=True)).abs().max().item()
+            )
+            want_part = D.local_part(whole.mean(dim=dims, keepdim=True), dt)
+            got_part = D.local_part(got_mean, dt)
+            diffs[f"local_part{dims}"] = (
+                (got_part - want_part).abs().max().item() if want_part.numel() else 0.0
+            )
+        out[label] = diffs
+    # several tensors with different cuts: one exchange, the right sums for each
+    a = distribute_tensor(torch.arange(12.0).reshape(4, 3), mesh, [Shard(0)])
+    b = distribute_tensor(torch.arange(6.0).reshape(2, 3), mesh, [Shard(1)])
+    n = D.norms([a.to_local(), b.to_local()], [a, b])
+    out["batched-norms"] = {
+        "a": (n[0] - torch.arange(12.0).norm()).abs().item(),
+        "b": (n[1] - torch.arange(6.0).norm()).abs().item(),
+    }
+    partial = DTensor.from_local(torch.ones(3), mesh, [Partial()])
+    try:
+        D.norms([partial.to_local()], [partial])
+        out["partial"] = "accepted"
+    except ValueError as exc:
+        out["partial"] = str(exc)
+    return out

@@ -1,0 +1,98 @@
+"""Every first-party optimizer under DDP, FSDP2 and ZeroRedundancyOptimizer agrees with
+one process training on the same global batch (tolerance: ``_harness.RTOL``/``ATOL``).
+
+Two jobs: 2 ranks (DDP, ZeRO, FSDP2 with ``reshard_after_forward=True``) and 3 ranks
+(FSDP2 with ``reshard_after_forward=False``: uneven shards, one rank holding 1 of 5
+rows). Each job trains every optimizer in turn; each (mode, optimizer) is one test.
+"""
+
+from __future__ import annotations
+
+import _jobs
+import pytest
+import torch
+from _harness import ATOL, OPTIMIZERS, RTOL, launch, once, train_single
+
+NAMES = list(OPTIMIZERS)
+JOBS = {
+    2: [("ddp", True), ("zero", True), ("fsdp", True)],
+    3: [("fsdp", False)],
+}
+CASES = [(world, mode, reshard) for world, cfgs in JOBS.items() for mode, reshard in cfgs]
+
+
+@once
+def job(world: int) -> list:
+    return launch(_jobs.train_job, world, JOBS[world], NAMES)
+
+
+@once
+def reference(name: str, scheduler: bool) -> tuple:
+    return train_single(name, scheduler=scheduler)
+
+
+def case_id(case: tuple) -> str:
+    world, mode, reshard = case
+    return f"{mode}{'' if mode != 'fsdp' else '-reshard' if reshard else '-noreshard'}-{world}ranks"
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_matches_single_process(case: tuple, name: str) -> None:
+    """The params after 4 steps (with an LR schedule, except under ZeRO, whose param
+    groups are its own) equal those of one process on the whole batch, on every rank."""
+    world, mode, reshard = case
+    results = job(world)
+    expected, _ = reference(name, mode != "zero")
+    for rank, per_rank in enumerate(results):
+        got = per_rank[(mode, reshard)][name]
+        assert "error" not in got, f"rank {rank}: {got.get('tb', got.get('error'))}"
+        for key, want in expected.items():
+            torch.testing.assert_close(
+                got["params"][key],
+                want,
+                rtol=RTOL,
+                atol=ATOL,
+                msg=lambda m, rank=rank, key=key: f"rank {rank} {key}: {m}",
+            )
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("case", [c for c in CASES if c[1] != "zero"], ids=case_id)
+def test_scheduler_values_are_plain_and_equal(case: tuple, name: str) -> None:
+    """The scheduler writes plain 0-d tensors (not DTensors) into the groups, the same
+    values on every rank as in one process."""
+    world, mode, reshard = case
+    _, want = reference(name, True)
+    for rank, per_rank in enumerate(job(world)):
+        got = per_rank[(mode, reshard)][name]
+        assert "error" not in got, got.get("error")
+        for step, groups in enumerate(got["lrs"]):
+            for type_name, is_dtensor, value, dim in groups:
+                assert (type_name, is_dtensor, dim) == ("Tensor", False, 0), (rank, step)
+                assert value == pytest.approx(want[step], rel=1e-6), (rank, step)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_fsdp_state_is_sharded(name: str) -> None:
+    """Under FSDP2 an element-wise state tensor (the shape of its param) stays a DTensor
+    (sharded like the param: its memory is divided among the ranks); scalars are plain."""
+    got = job(2)[0][("fsdp", True)][name]
+    assert "error" not in got, got.get("error")
+    for entry in got["state_dtensor"]:
+        key, sharded = entry.split(":")
+        if key in (
+            "exp_avg",
+            "exp_avg_sq",
+            "momentum_buffer",
+            "square_avg",
+            "acc_delta",
+            "sum",
+            "ax",
+            "exp_inf",
+            "prev",
+            "step_size",
+        ):
+            assert sharded == "True", entry
+        if key in ("step", "eta", "mu", "beta1_power", "beta2_power", "mu_product"):
+            assert sharded == "False", entry
