@@ -43,6 +43,7 @@ JOB_TIMEOUT = 150.0
 OPTIMIZERS: dict[str, tuple[str, dict[str, Any]]] = {
     "SGD": ("waferopt.sgd", {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.01}),
     "ASGD": ("waferopt.sgd", {"lr": 0.05, "weight_decay": 0.01}),
+    "AdamBase": ("waferopt.adam", {"lr": 0.01, "weight_decay": 0.01}),
     "Adam": ("waferopt.adam", {"lr": 0.01, "weight_decay": 0.01}),
     "AdamW": ("waferopt.adam", {"lr": 0.01, "weight_decay": 0.1}),
     "Adamax": ("waferopt.adam", {"lr": 0.01, "weight_decay": 0.01}),
@@ -55,9 +56,12 @@ OPTIMIZERS: dict[str, tuple[str, dict[str, Any]]] = {
     "RMSprop": ("waferopt.adaptive", {"lr": 0.01, "momentum": 0.5, "weight_decay": 0.01}),
     "Lion": ("waferopt.sign", {"lr": 0.001, "weight_decay": 0.1}),
     "Rprop": ("waferopt.sign", {"lr": 0.01}),
+    # rules that read whole tensors, written with the authoring API (see _toys)
+    "NormalizedSGD": ("_toys", {"lr": 0.05}),
+    "OrthogonalSGD": ("_toys", {"lr": 0.05}),
 }
-WHOLE_TENSOR = ("Lamb", "Adafactor")
-"""Optimizers whose rule reads whole tensors (norms, row and column means)."""
+TOYS = ("NormalizedSGD", "OrthogonalSGD")
+"""Not first-party: authoring-API examples of whole-tensor rules (``_toys``)."""
 
 RTOL, ATOL = 1e-9, 1e-11
 """float64 runs: a distributed run sums the same products in another order (the

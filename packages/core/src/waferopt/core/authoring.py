@@ -34,6 +34,7 @@ from typing import Any, ClassVar, Literal
 import torch
 from torch import Tensor
 
+from .distributed import local_lists
 from .foreach import group_by_device_and_dtype, run_closure
 from .optimizer import Optimizer
 from .validation import check_params_not_empty, check_sparse
@@ -166,6 +167,15 @@ class DeclaredOptimizer(Optimizer):
     after ``load_state_dict`` / ``visit_state`` / unpickling, never in ``step()``; a
     compiled step leaves it behind, and eager steps then pass ``step=None`` (the kernel
     computes on the device) until the next load."""
+
+    elementwise: ClassVar[bool] = True
+    """True: the rule is element-wise, and :meth:`update` receives the local shards of
+    sharded (DTensor: FSDP2, tensor-parallel) params, grads and state, so it costs a
+    plain-tensor step of the shard's size. False (a rule that reads whole tensors:
+    norms, row or column means, a matrix function): :meth:`update` receives the
+    sharded tensors themselves, takes their local shards with
+    :func:`waferopt.core.distributed.local_lists` and combines its whole-tensor terms
+    across the shards with that module's helpers."""
 
     def __init__(
         self,
@@ -342,10 +352,12 @@ class DeclaredOptimizer(Optimizer):
                 torch._foreach_add_(steps, 1.0)
                 keys.append("step")
                 lists.append(steps)
-            for run in group_by_device_and_dtype([params, grads, *lists]):
+            for run in group_by_device_and_dtype([params, grads, *lists], local=False):
+                step = self._host.next_step(run[0]) if self.host_step and host else None
+                if self.elementwise:  # DTensors (FSDP2): step on the local shards
+                    run = local_lists(run)
                 tensors = dict(zip(keys, run[2:]))
                 if self.host_step:
-                    step = self._host.next_step(run[0]) if host else None
                     self.call_kernel(group, run[0], run[1], tensors, step)
                 else:
                     self.update(group, run[0], run[1], tensors)
