@@ -56,10 +56,16 @@ OPTIMIZERS: dict[str, tuple[str, dict[str, Any]]] = {
     "RMSprop": ("waferopt.adaptive", {"lr": 0.01, "momentum": 0.5, "weight_decay": 0.01}),
     "Lion": ("waferopt.sign", {"lr": 0.001, "weight_decay": 0.1}),
     "Rprop": ("waferopt.sign", {"lr": 0.01}),
+    "Muon": ("waferopt.modern", {"lr": 0.02, "weight_decay": 0.01}),
+    "AdamWScheduleFree": ("waferopt.modern", {"lr": 0.01, "weight_decay": 0.01}),
+    "Prodigy": ("waferopt.modern", {"lr": 1.0, "weight_decay": 0.01}),
+    "AdEMAMix": ("waferopt.modern", {"lr": 0.01, "weight_decay": 0.01}),
     # rules that read whole tensors, written with the authoring API (see _toys)
     "NormalizedSGD": ("_toys", {"lr": 0.05}),
     "OrthogonalSGD": ("_toys", {"lr": 0.05}),
 }
+MATRICES_ONLY = ("Muon",)
+"""Optimizers that take 2-d parameters only: they get the two weight matrices."""
 TOYS = ("NormalizedSGD", "OrthogonalSGD")
 """Not first-party: authoring-API examples of whole-tensor rules (``_toys``)."""
 
@@ -68,6 +74,19 @@ RTOL, ATOL = 1e-9, 1e-11
 all-reduce of two or three partial batches), so results agree to rounding, about
 1e-15 relative per step, amplified by the few steps; 1e-9 leaves room for that and is
 far below any real difference (a wrong reduction moves parameters by 1e-4 or more)."""
+
+
+def trained_params(name: str, model: nn.Module) -> list[nn.Parameter]:
+    """The parameters ``name`` optimizes (all, or the matrices for MATRICES_ONLY)."""
+    params = list(model.parameters())
+    return [p for p in params if p.dim() == 2] if name in MATRICES_ONLY else params
+
+
+def train_mode(opt: Any) -> None:
+    """Put a schedule-free optimizer in training mode (ZeRO: the one it wraps)."""
+    inner = getattr(opt, "optim", opt)
+    if callable(getattr(inner, "train", None)):
+        inner.train()
 
 
 def optimizer_class(name: str) -> type:
@@ -143,7 +162,8 @@ def train_single(
     """The reference: one process, the whole global batch. Returns the params at the
     end and the lr after each step."""
     model = make_model()
-    opt = optimizer_class(name)(model.parameters(), **OPTIMIZERS[name][1])
+    opt = optimizer_class(name)(trained_params(name, model), **OPTIMIZERS[name][1])
+    train_mode(opt)
     sched = make_scheduler(opt, name, steps) if scheduler else None
     lrs = []
     for batch in batches(steps):

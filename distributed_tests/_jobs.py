@@ -17,6 +17,8 @@ from _harness import (
     make_scheduler,
     optimizer_class,
     shard_batch,
+    train_mode,
+    trained_params,
 )
 from torch import nn
 
@@ -45,8 +47,12 @@ def make_optimizer(name: str, model: nn.Module, mode: str) -> Any:
     if mode == "zero":
         from torch.distributed.optim import ZeroRedundancyOptimizer
 
-        return ZeroRedundancyOptimizer(model.parameters(), optimizer_class=cls, **kwargs)
-    return cls(model.parameters(), **kwargs)
+        if name == "Prodigy":
+            # ZeRO gives each rank a part of the params: Prodigy's sums over all params
+            # must be all-reduced, which fsdp_in_use asks for
+            kwargs = {**kwargs, "fsdp_in_use": True}
+        return ZeroRedundancyOptimizer(trained_params(name, model), optimizer_class=cls, **kwargs)
+    return cls(trained_params(name, model), **kwargs)
 
 
 def _is_dtensor(t: Any) -> bool:
@@ -77,6 +83,7 @@ def train(
             model = make_model()
             wrapped = wrap(model, mode, world, reshard)
             opt = make_optimizer(name, wrapped, mode)
+            train_mode(opt)
             sched = make_scheduler(opt, name, steps) if mode != "zero" else None
             lr_seen = []
             for batch in batches(steps):

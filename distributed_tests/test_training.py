@@ -18,6 +18,24 @@ JOBS = {
     2: [("ddp", True), ("zero", True), ("fsdp", True)],
     3: [("fsdp", False)],
 }
+KNOWN_LIMITS = {
+    ("fsdp", "Prodigy"): "Prodigy keeps p0 and s as flattened slices of each param, which "
+    "DTensor cannot build for an unevenly sharded param (construction fails); FSDP1-style "
+    "flat params with fsdp_in_use=True are what it supports",
+    ("zero", "AdamWScheduleFree"): "ZeroRedundancyOptimizer copies its own param groups over "
+    "the wrapped optimizer's at every step, which resets schedule-free's train_mode flag "
+    "(kept in the param groups) to the value it had when ZeRO was built",
+}
+"""(mode, optimizer) pairs that do not work yet: strict xfails, so fixing one fails the
+test until its entry is removed."""
+
+
+def known_limit(request: pytest.FixtureRequest, mode: str, name: str) -> None:
+    reason = KNOWN_LIMITS.get((mode, name))
+    if reason:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+
+
 CASES = [(world, mode, reshard) for world, cfgs in JOBS.items() for mode, reshard in cfgs]
 
 
@@ -38,10 +56,11 @@ def case_id(case: tuple) -> str:
 
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_matches_single_process(case: tuple, name: str) -> None:
+def test_matches_single_process(request: pytest.FixtureRequest, case: tuple, name: str) -> None:
     """The params after 4 steps (with an LR schedule, except under ZeRO, whose param
     groups are its own) equal those of one process on the whole batch, on every rank."""
     world, mode, reshard = case
+    known_limit(request, mode, name)
     results = job(world)
     expected, _ = reference(name, mode != "zero")
     for rank, per_rank in enumerate(results):
@@ -59,10 +78,13 @@ def test_matches_single_process(case: tuple, name: str) -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("case", [c for c in CASES if c[1] != "zero"], ids=case_id)
-def test_scheduler_values_are_plain_and_equal(case: tuple, name: str) -> None:
+def test_scheduler_values_are_plain_and_equal(
+    request: pytest.FixtureRequest, case: tuple, name: str
+) -> None:
     """The scheduler writes plain 0-d tensors (not DTensors) into the groups, the same
     values on every rank as in one process."""
     world, mode, reshard = case
+    known_limit(request, mode, name)
     _, want = reference(name, True)
     for rank, per_rank in enumerate(job(world)):
         got = per_rank[(mode, reshard)][name]
@@ -74,9 +96,10 @@ def test_scheduler_values_are_plain_and_equal(case: tuple, name: str) -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_fsdp_state_is_sharded(name: str) -> None:
+def test_fsdp_state_is_sharded(request: pytest.FixtureRequest, name: str) -> None:
     """Under FSDP2 an element-wise state tensor (the shape of its param) stays a DTensor
     (sharded like the param: its memory is divided among the ranks); scalars are plain."""
+    known_limit(request, "fsdp", name)
     got = job(2)[0][("fsdp", True)][name]
     assert "error" not in got, got.get("error")
     for entry in got["state_dtensor"]:

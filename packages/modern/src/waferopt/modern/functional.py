@@ -22,6 +22,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from waferopt.core import distributed as D
 from waferopt.core import foreach as F
 from waferopt.core.foreach import Hyper
 
@@ -161,7 +162,11 @@ def muon(
     for p in params:
         if p.ndim != 2:
             raise ValueError(f"Muon updates 2-D parameters only, got one of shape {tuple(p.shape)}")
-    for ps, gs, bufs in F.group_by_device_and_dtype([params, grads, momentum_buffers]):
+    for sharded, gs, bufs in F.group_by_device_and_dtype(
+        [params, grads, momentum_buffers], local=False
+    ):
+        # element-wise parts on local shards; Newton-Schulz on the whole (gathered) matrix
+        ps, gs, bufs = D.local_lists([sharded, gs, bufs])
         device, dtype = ps[0].device, ps[0].dtype
         mom = _cast(momentum, dtype, device)
         F.lerp_(bufs, gs, 1 - mom)
@@ -173,16 +178,29 @@ def muon(
         if isinstance(lr, Tensor) or isinstance(weight_decay, Tensor):
             lr64 = scalar(lr, torch.empty((), dtype=compute_dtype(device), device=device))
             F.mul_(ps, (1 - lr64 * weight_decay).to(dtype))
-            for p, u in zip(ps, updates):
-                o = zeropower_via_newtonschulz(u, ns_coefficients, ns_steps, eps)
-                step = (-lr64 * muon_lr_ratio(adjust_lr_fn, p.shape)).to(dtype)
+            for p, u, whole in zip(ps, updates, sharded):
+                o = _orthogonalized(u, whole, ns_coefficients, ns_steps, eps)
+                step = (-lr64 * muon_lr_ratio(adjust_lr_fn, whole.shape)).to(dtype)
                 p.add_(o.to(dtype) * step)
         else:
             if weight_decay != 0:
                 F.mul_(ps, 1 - lr * weight_decay)
-            for p, u in zip(ps, updates):
-                o = zeropower_via_newtonschulz(u, ns_coefficients, ns_steps, eps)
-                p.add_(o, alpha=-lr * muon_lr_ratio(adjust_lr_fn, p.shape))
+            for p, u, whole in zip(ps, updates, sharded):
+                o = _orthogonalized(u, whole, ns_coefficients, ns_steps, eps)
+                p.add_(o, alpha=-lr * muon_lr_ratio(adjust_lr_fn, whole.shape))
+
+
+def _orthogonalized(
+    update: Tensor,
+    like: Tensor,
+    ns_coefficients: tuple[float, float, float],
+    ns_steps: int,
+    eps: float,
+) -> Tensor:
+    """Newton-Schulz of the whole matrix of which ``update`` is this rank's shard (cut
+    like ``like``; a plain ``like``: ``update`` is the whole matrix), this rank's part."""
+    whole = D.full_tensor(update, like)
+    return D.local_part(zeropower_via_newtonschulz(whole, ns_coefficients, ns_steps, eps), like)
 
 
 # ---------------------------------------------------------------------------- AdEMAMix

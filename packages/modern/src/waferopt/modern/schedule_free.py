@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 
 from waferopt.core import Hyperparameter, StateSpec, check_betas, check_non_negative
+from waferopt.core import distributed as D
 
 from . import functional as MF
 from ._base import GroupStepOptimizer, check_int
@@ -162,8 +163,10 @@ class AdamWScheduleFree(GroupStepOptimizer):
         for group in self.param_groups:
             if group["train_mode"]:
                 continue
-            params = list(group["params"])
-            zs = [self.state[p]["z"] for p in params]
+            # local shards of sharded (FSDP2) params: the swap is element-wise
+            params, zs = D.local_lists(
+                [group["params"], [self.state[p]["z"] for p in group["params"]]]
+            )
             if params and bool(group["k"] == 0):  # a host read, outside step()
                 torch._foreach_copy_(zs, params)
             else:
@@ -176,9 +179,10 @@ class AdamWScheduleFree(GroupStepOptimizer):
         for group in self.param_groups:
             if not group["train_mode"]:
                 continue
-            params = list(group["params"])
+            params, zs = D.local_lists(
+                [group["params"], [self.state[p]["z"] for p in group["params"]]]
+            )
             if params and not bool(group["k"] == 0):
-                zs = [self.state[p]["z"] for p in params]
                 MF.schedule_free_swap_(params, zs, 1 - 1 / group["betas"][0])
             group["train_mode"] = False
 
