@@ -304,7 +304,7 @@ def _adafactor_run(
     whole (replicated) vectors on every rank.
     """
     sharded = params
-    params, grads, sqs = D.local_lists([params, grads, sqs])  # type: ignore[list-item]
+    params, grads, sqs = D.local_lists([params, grads, sqs])  # type: ignore[list-item, assignment]
     inv_sqrt_numel = [1.0 / math.sqrt(max(p.numel(), 1)) for p in sharded]
     device, dtype = params[0].device, params[0].dtype
     low = dtype in LOW_PRECISION
