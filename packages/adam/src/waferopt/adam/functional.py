@@ -25,6 +25,7 @@ import torch
 from torch import Tensor
 
 from waferopt.core import coefficients as C
+from waferopt.core import distributed as D
 from waferopt.core import foreach as F
 from waferopt.core.foreach import Hyper
 
@@ -444,10 +445,13 @@ def lamb(
         \tau = \frac{\min(\lVert\theta\rVert, 10)}{\lVert r\rVert}\ (1\ \text{if either is 0}),
         \quad \theta \leftarrow \theta - \eta\,\tau\,r
 
-    No bias correction; norms over whole tensors; ``adam=True`` forces τ = 1.
+    No bias correction; norms over whole tensors; ``adam=True`` forces τ = 1. Sharded
+    (DTensor) tensors step on their local shards, the norms combined across the shards.
     """
     if not params:
         return
+    sharded = params
+    params, grads, exp_avgs, exp_avg_sqs = D.local_lists([params, grads, exp_avgs, exp_avg_sqs])
     lr = _on(lr, params)
     _moments_(exp_avgs, exp_avg_sqs, grads, beta1, beta2)
     denom = torch._foreach_sqrt(exp_avg_sqs)
@@ -459,8 +463,8 @@ def lamb(
         F.add_scaled_(params, ratio, -lr)
         return
     cdt = C.coefficient_dtype(params[0].device)
-    weight_norm = torch.stack(torch._foreach_norm(params)).to(cdt).clamp(0.0, 10.0)
-    ratio_norm = torch.stack(torch._foreach_norm(ratio)).to(cdt)
+    weight_norm = torch.stack(D.norms(params, sharded)).to(cdt).clamp(0.0, 10.0)
+    ratio_norm = torch.stack(D.norms(ratio, sharded)).to(cdt)
     trust = torch.where(
         (weight_norm > 0) & (ratio_norm > 0), weight_norm / ratio_norm, torch.ones_like(weight_norm)
     )

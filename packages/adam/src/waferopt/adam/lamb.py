@@ -47,6 +47,7 @@ class Lamb(DeclaredOptimizer):
     """
 
     kernel = lamb
+    elementwise = False  # the trust ratio's norms are over whole tensors (see lamb)
     hyperparameters = (*ADAM_HYPERPARAMETERS, Hyperparameter("adam"))
     param_state = MOMENTS
 
