@@ -49,11 +49,13 @@ class Adadelta(DeclaredOptimizer):
         Zeiler, "ADADELTA: An Adaptive Learning Rate Method", arXiv:1212.5701 (2012).
     """
 
+    kernel = adadelta
     hyperparameters = (
         Hyperparameter("lr", check_non_negative),
         Hyperparameter("rho", check_unit_interval),
         Hyperparameter("eps", check_non_negative),
         Hyperparameter("weight_decay", check_non_negative),
+        Hyperparameter("maximize"),
     )
     param_state = (StateSpec("square_avg"), StateSpec("acc_delta"))
 
@@ -76,22 +78,3 @@ class Adadelta(DeclaredOptimizer):
             "maximize": maximize,
         }
         super().__init__(params, defaults, enable_global_step)
-
-    def update(
-        self,
-        group: dict[str, Any],
-        params: list[Tensor],
-        grads: list[Tensor],
-        state: dict[str, list[Tensor]],
-    ) -> None:
-        adadelta(
-            params,
-            grads,
-            state["square_avg"],
-            state["acc_delta"],
-            lr=group["lr"],
-            rho=group["rho"],
-            eps=group["eps"],
-            weight_decay=group["weight_decay"],
-            maximize=bool(group["maximize"]),
-        )

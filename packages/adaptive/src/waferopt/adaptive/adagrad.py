@@ -58,12 +58,15 @@ class Adagrad(DeclaredOptimizer):
         Stochastic Optimization", JMLR 12 (2011). http://jmlr.org/papers/v12/duchi11a.html
     """
 
+    kernel = adagrad
     hyperparameters = (
         Hyperparameter("lr", check_non_negative),
         Hyperparameter("lr_decay", check_non_negative),
         Hyperparameter("weight_decay", check_non_negative),
-        Hyperparameter("initial_accumulator_value", check_non_negative),
+        # only the starting value of ``sum`` (state)
+        Hyperparameter("initial_accumulator_value", check_non_negative, kernel_names=()),
         Hyperparameter("eps", check_non_negative),
+        Hyperparameter("maximize"),
     )
     param_state = (StateSpec("sum", _filled_with_initial_accumulator),)
     global_step = "always"
@@ -94,22 +97,3 @@ class Adagrad(DeclaredOptimizer):
             "maximize": maximize,
         }
         super().__init__(params, defaults, enable_global_step)
-
-    def update(
-        self,
-        group: dict[str, Any],
-        params: list[Tensor],
-        grads: list[Tensor],
-        state: dict[str, list[Tensor]],
-    ) -> None:
-        adagrad(
-            params,
-            grads,
-            state["sum"],
-            state["step"],
-            lr=group["lr"],
-            lr_decay=group["lr_decay"],
-            weight_decay=group["weight_decay"],
-            eps=group["eps"],
-            maximize=bool(group["maximize"]),
-        )

@@ -50,9 +50,10 @@ class Lion(DeclaredOptimizer):
         arXiv:2302.06675 (Algorithm 2).
     """
 
+    kernel = lion
     hyperparameters = (
         Hyperparameter("lr", check_non_negative),
-        Hyperparameter("betas", check_betas),
+        Hyperparameter("betas", check_betas, kernel_names=("beta1", "beta2")),
         Hyperparameter("weight_decay", check_non_negative),
     )
     param_state = (StateSpec("exp_avg", zeros),)
@@ -69,21 +70,3 @@ class Lion(DeclaredOptimizer):
         betas = tuple(betas) if isinstance(betas, list) else betas
         defaults = {"lr": lr, "betas": betas, "weight_decay": weight_decay}
         super().__init__(params, defaults, enable_global_step)
-
-    def update(
-        self,
-        group: dict[str, Any],
-        params: list[Tensor],
-        grads: list[Tensor],
-        state: dict[str, list[Tensor]],
-    ) -> None:
-        beta1, beta2 = group["betas"]
-        lion(
-            params,
-            grads,
-            state["exp_avg"],
-            lr=group["lr"],
-            beta1=beta1,
-            beta2=beta2,
-            weight_decay=group["weight_decay"],
-        )

@@ -83,10 +83,14 @@ class Rprop(DeclaredOptimizer):
         Learning: The RPROP Algorithm", IEEE ICNN 1993.
     """
 
+    kernel = rprop
     hyperparameters = (
-        Hyperparameter("lr", check_non_negative),
-        Hyperparameter("etas", _check_etas),
-        Hyperparameter("step_sizes", _check_step_sizes),
+        # lr only sets the initial step sizes (state), as in torch
+        Hyperparameter("lr", check_non_negative, kernel_names=()),
+        Hyperparameter("etas", _check_etas, kernel_names=("etaminus", "etaplus")),
+        Hyperparameter(
+            "step_sizes", _check_step_sizes, kernel_names=("step_size_min", "step_size_max")
+        ),
     )
     param_state = (StateSpec("prev", zeros), StateSpec("step_size", _filled_with_lr))
 
@@ -107,23 +111,3 @@ class Rprop(DeclaredOptimizer):
             "step_sizes": (float(step_sizes[0]), float(step_sizes[1])),
         }
         super().__init__(params, defaults, enable_global_step)
-
-    def update(
-        self,
-        group: dict[str, Any],
-        params: list[Tensor],
-        grads: list[Tensor],
-        state: dict[str, list[Tensor]],
-    ) -> None:
-        etaminus, etaplus = group["etas"]
-        step_size_min, step_size_max = group["step_sizes"]
-        rprop(
-            params,
-            grads,
-            state["prev"],
-            state["step_size"],
-            etaminus=etaminus,
-            etaplus=etaplus,
-            step_size_min=step_size_min,
-            step_size_max=step_size_max,
-        )
