@@ -211,7 +211,11 @@ def demo(session: nox.Session) -> None:
 @nox.session(python=DEFAULT_PYTHON)
 def bench(session: nox.Session) -> None:
     """Median step times against torch.optim, run side by side (not a test)."""
-    install_waferopt(session)
+    install_waferopt(session, *REFERENCES)
+    try:  # optional yardstick of benchmarks/cases_modern.py (a compile-first library)
+        session.install("heavyball", f"--constraint={constraints(session, TORCH)}")
+    except CommandFailed:
+        session.log("heavyball did not install: its rows are left out")
     for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
         session.run("python", str(script), *session.posargs)
 

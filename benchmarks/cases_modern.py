@@ -86,6 +86,25 @@ class NewtonSchulz:
             self.fn(g, (3.4445, -4.7750, 2.0315), 5, 1e-7)
 
 
+class KeepGrads:
+    """heavyball consumes ``p.grad`` (sets it to None) in ``step()``: give the same
+    gradients back before every step, as the other contenders see them."""
+
+    def __init__(self, make: Callable[[list[Tensor]], Any], params: list[Tensor]) -> None:
+        self.params = params
+        self.grads = [p.grad for p in params]
+        self.opt = make(params)
+
+    def step(self) -> None:
+        for p, g in zip(self.params, self.grads):
+            p.grad = g
+        self.opt.step()
+
+
+def heavy(make: Callable[[list[Tensor]], Any]) -> Callable[[list[Tensor]], KeepGrads]:
+    return lambda ps: KeepGrads(make, ps)
+
+
 def split(params: list[Tensor]) -> tuple[list[Tensor], list[Tensor]]:
     return [p for p in params if p.ndim == 2], [p for p in params if p.ndim != 2]
 
@@ -120,7 +139,11 @@ if torch_muon is not None:
                 "torch Muon + AdamW fused": torch_muon_adamw(True),
                 "torch Muon + AdamW foreach": torch_muon_adamw(False),
                 **(
-                    {"heavyball MuonAdamW (yardstick)": lambda ps: heavyball.MuonAdamW(ps, lr=0.02)}
+                    {
+                        "heavyball MuonAdamW (yardstick)": heavy(
+                            lambda ps: heavyball.MuonAdamW(ps, lr=0.02)
+                        )
+                    }
                     if heavyball is not None
                     else {}
                 ),
@@ -150,8 +173,8 @@ if pto is not None:
                 ),
                 **(
                     {
-                        "heavyball AdEMAMix (yardstick)": lambda ps: heavyball.AdEMAMix(
-                            ps, lr=1e-3, weight_decay=0.01
+                        "heavyball AdEMAMix (yardstick)": heavy(
+                            lambda ps: heavyball.AdEMAMix(ps, lr=1e-3, weight_decay=0.01)
                         )
                     }
                     if heavyball is not None
@@ -174,8 +197,8 @@ if sf is not None:
                 ),
                 **(
                     {
-                        "heavyball SFAdamW (yardstick)": lambda ps: training(
-                            heavyball.SFAdamW(ps, lr=2.5e-3, weight_decay=0.01)
+                        "heavyball SFAdamW (yardstick)": heavy(
+                            lambda ps: training(heavyball.SFAdamW(ps, lr=2.5e-3, weight_decay=0.01))
                         )
                     }
                     if heavyball is not None

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -61,6 +62,32 @@ def _cast(value: Hyper, dtype: torch.dtype, device: torch.device) -> Hyper:
     if isinstance(value, Tensor):
         return value.to(device=device, dtype=dtype)
     return value
+
+
+class _Coefficients:
+    """Scalar coefficients rounded to a run's dtype once per kernel call, not once per
+    cache-sized chunk (``F.runs`` cuts a CPU run into many)."""
+
+    def __init__(self, **values: Hyper) -> None:
+        self.values = values
+        self.cache: dict[tuple[torch.dtype, torch.device], dict[str, Any]] = {}
+
+    def __call__(self, like: Tensor) -> dict[str, Any]:
+        key = (like.dtype, like.device)
+        if key not in self.cache:
+            self.cache[key] = {k: _cast(v, like.dtype, like.device) for k, v in self.values.items()}
+        return self.cache[key]
+
+
+def _add_scaled_(xs: list[Tensor], ys: list[Tensor], s: Hyper) -> None:
+    """``x += s * y``. A 0-d tensor ``s`` on the CPU goes through ``addcmul`` with ``s``
+    broadcast: one pass and no temporary, where ``core.foreach.add_scaled_`` multiplies
+    into a new list first (measured 2x on a cache-sized chunk). On other devices the
+    broadcast would leave the fused multi-tensor kernel, so core's form is used."""
+    if isinstance(s, Tensor) and xs and xs[0].device.type == "cpu":
+        torch._foreach_addcmul_(xs, ys, [s] * len(xs))
+    else:
+        F.add_scaled_(xs, ys, s)
 
 
 def _with_weight_decay(
@@ -261,30 +288,31 @@ def ademamix(
     lists: list[list[Tensor]] = [params, grads, exp_avgs, exp_avg_sqs]
     if exp_avg_slows is not None:
         lists.append(exp_avg_slows)
+    coefs = _Coefficients(
+        lr=lr, wd=weight_decay, b1=beta1, b2=beta2, eps=eps, bc1=bc1, bc2_sqrt=bc2_sqrt,
+        alpha_t=alpha_t, beta3_t=beta3_t,
+    )  # fmt: skip
     for run in F.runs(lists):
         ps, gs, ms, vs = run[:4]
-        device, dtype = ps[0].device, ps[0].dtype
-        lr_, wd, b1, b2, eps_ = (
-            _cast(x, dtype, device) for x in (lr, weight_decay, beta1, beta2, eps)
-        )
+        c = coefs(ps[0])
         gs = _negated(gs, maximize)
         if weight_decouple:
-            if F.is_nonzero_or_tensor(wd):
-                F.mul_(ps, 1 - wd if fixed_decay else 1 - wd * lr_)
+            if F.is_nonzero_or_tensor(c["wd"]):
+                F.mul_(ps, 1 - c["wd"] if fixed_decay else 1 - c["wd"] * c["lr"])
         else:
-            gs = _with_weight_decay(ps, gs, wd)
-        F.lerp_(ms, gs, 1 - b1)
-        F.mul_(vs, b2)
-        F.addcmul_(vs, gs, gs, 1 - b2)
+            gs = _with_weight_decay(ps, gs, c["wd"])
+        F.lerp_(ms, gs, 1 - c["b1"])
+        F.mul_(vs, c["b2"])
+        F.addcmul_(vs, gs, gs, 1 - c["b2"])
         denom = torch._foreach_sqrt(vs)
-        torch._foreach_div_(denom, bc2_sqrt.to(dtype))
-        torch._foreach_add_(denom, eps_)  # type: ignore[arg-type]
-        updates = list(torch._foreach_div(ms, bc1.to(dtype)))
+        torch._foreach_div_(denom, c["bc2_sqrt"])
+        torch._foreach_add_(denom, c["eps"])
+        updates = list(torch._foreach_div(ms, c["bc1"]))
         if exp_avg_slows is not None:
             slows = run[4]
-            F.lerp_(slows, gs, 1 - beta3_t.to(dtype))
-            F.add_scaled_(updates, slows, alpha_t.to(dtype))
-        F.addcdiv_(ps, updates, denom, -lr_)
+            F.lerp_(slows, gs, 1 - c["beta3_t"])
+            _add_scaled_(updates, slows, c["alpha_t"])
+        F.addcdiv_(ps, updates, denom, -c["lr"])
 
 
 # ---------------------------------------------------------------------------- schedule-free AdamW
@@ -331,20 +359,22 @@ def adamw_schedule_free(
     k.add_(1)
     if not params:
         return
+    coefs = _Coefficients(
+        b2=beta2, eps=eps, wd=weight_decay, bc2=bc2, ckp1=ckp1, y_coef=y_coef, z_coef=-lr_t
+    )
     for ys, gs, zz, vs in F.runs([params, grads, zs, exp_avg_sqs]):
-        device, dtype = ys[0].device, ys[0].dtype
-        b2, eps_, wd = (_cast(x, dtype, device) for x in (beta2, eps, weight_decay))
-        F.mul_(vs, b2)
-        F.addcmul_(vs, gs, gs, 1 - b2)
-        denom = torch._foreach_div(vs, bc2.to(dtype))
+        c = coefs(ys[0])
+        F.mul_(vs, c["b2"])
+        F.addcmul_(vs, gs, gs, 1 - c["b2"])
+        denom = torch._foreach_div(vs, c["bc2"])
         torch._foreach_sqrt_(denom)
-        torch._foreach_add_(denom, eps_)  # type: ignore[arg-type]
+        torch._foreach_add_(denom, c["eps"])
         normalized = list(torch._foreach_div(gs, denom))
-        if F.is_nonzero_or_tensor(wd):
-            F.add_scaled_(normalized, ys, wd)
-        F.lerp_(ys, zz, ckp1.to(dtype))
-        F.add_scaled_(ys, normalized, y_coef.to(dtype))
-        F.add_scaled_(zz, normalized, -lr_t.to(dtype))
+        if F.is_nonzero_or_tensor(c["wd"]):
+            _add_scaled_(normalized, ys, c["wd"])
+        F.lerp_(ys, zz, c["ckp1"])
+        _add_scaled_(ys, normalized, c["y_coef"])
+        _add_scaled_(zz, normalized, c["z_coef"])
 
 
 def schedule_free_swap_(params: list[Tensor], zs: list[Tensor], weight: Hyper) -> None:
@@ -407,18 +437,23 @@ def prodigy_accumulate(
     sliced_p = [p.flatten()[::slice_p] for p in params]
     dots = [torch.dot(g, (x0 - x) if x0.dim() else -x) for g, x0, x in zip(sliced_g, p0, sliced_p)]
     numerator = (dd0 * dlr) * torch.stack(dots).to(dt).sum()
-    lists = [params, grads, exp_avg_sqs, s, sliced_g]
-    for ps, gs, vs, ss, sg, *ms in F.group_by_device_and_dtype(
-        [*lists, exp_avgs] if exp_avgs is not None else lists
-    ):
-        dtype = ps[0].dtype
+    moments = [params, grads, exp_avg_sqs, *([exp_avgs] if exp_avgs is not None else [])]
+    coefs = _Coefficients(
+        m_decay=m_decay, m_coef=m_coef, v_decay=v_decay, v_coef=v_coef, s_decay=s_decay,
+        s_coef=s_coef,
+    )  # fmt: skip
+    for ps, gs, vs, *ms in F.runs(moments):
+        c = coefs(ps[0])
         if ms:
-            F.mul_(ms[0], m_decay.to(dtype))
-            F.add_scaled_(ms[0], gs, m_coef.to(dtype))
-        F.mul_(vs, v_decay.to(dtype))
-        F.addcmul_(vs, gs, gs, v_coef.to(dtype))
-        F.mul_(ss, s_decay.to(dtype))
-        F.add_scaled_(ss, sg, s_coef.to(dtype))
+            F.mul_(ms[0], c["m_decay"])
+            _add_scaled_(ms[0], gs, c["m_coef"])
+        F.mul_(vs, c["v_decay"])
+        F.addcmul_(vs, gs, gs, c["v_coef"])
+    for ss, sg in F.runs([s, sliced_g]):
+        c = coefs(ss[0])
+        F.mul_(ss, c["s_decay"])
+        _add_scaled_(ss, sg, c["s_coef"])
+    # abs().sum() per tensor: 2.5x faster than torch._foreach_norm(s, 1) on the CPU
     denominator = torch.stack([x.abs().sum() for x in s]).to(dt).sum()
     if gate is not None:
         numerator = torch.where(gate, numerator, zero)
@@ -489,18 +524,24 @@ def prodigy_apply(
     if not params:
         return
     lists = [params, grads, exp_avg_sqs, *([exp_avgs] if exp_avgs is not None else [])]
+    with_m = exp_avgs is not None
+    coefs = _Coefficients(
+        d_eps=d * scalar(eps, d),
+        decay=-scalar(weight_decay, d) * dlr,
+        step=-dlr if with_m else -dlr * d,
+    )
     for ps, gs, vs, *ms in F.runs(lists):
-        dtype = ps[0].dtype
+        c = coefs(ps[0])
         denom = torch._foreach_sqrt(vs)
-        torch._foreach_add_(denom, (d * scalar(eps, d)).to(dtype))
+        torch._foreach_add_(denom, c["d_eps"])
         if decouple and F.is_nonzero_or_tensor(weight_decay):
             # p += (-lambda d eta) p, not p *= 1 - lambda d eta: d eta is tiny early on, and
             # 1 - (tiny) rounds badly in float32 (prodigyopt adds too)
-            F.add_scaled_(ps, ps, (-scalar(weight_decay, d) * dlr).to(dtype))
-        if ms:
-            F.addcdiv_(ps, ms[0], denom, (-dlr).to(dtype))
-        else:
-            F.addcdiv_(ps, gs, denom, (-dlr * d).to(dtype))
+            _add_scaled_(ps, ps, c["decay"])
+        # p += m / (denom / -d eta): the step size folded into the denominator (a step
+        # that is not taken has d eta = 0: m / -inf = -0, p unchanged)
+        torch._foreach_div_(denom, c["step"])
+        torch._foreach_addcdiv_(ps, ms[0] if ms else gs, denom)
 
 
 def prodigy(
