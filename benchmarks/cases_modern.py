@@ -64,11 +64,20 @@ class Steps:
 
 
 class Compiled:
-    """``torch.compile(opt.step)``; compiles during the harness's warm-up steps."""
+    """``torch.compile(opt.step)``; compiles during the harness's warm-up steps.
+
+    Ours with ``fullgraph=True``; a reference with ``dynamic=True`` (its step counters
+    are Python ints: without it every step recompiles until Dynamo's recompile limit,
+    which then disables compiling torch.optim's shared step wrapper for the whole
+    process). Dynamo is reset first, so no case inherits another's state.
+    """
 
     def __init__(self, opt: Any, fullgraph: bool) -> None:
+        torch._dynamo.reset()
         self.opt = opt
-        self._step = torch.compile(opt.step, fullgraph=fullgraph)
+        self._step = torch.compile(
+            opt.step, fullgraph=fullgraph, dynamic=None if fullgraph else True
+        )
 
     def step(self) -> None:
         self._step()
