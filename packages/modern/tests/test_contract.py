@@ -159,20 +159,20 @@ def test_schedule_free_added_group_takes_the_current_mode():
     opt.step()
 
 
-def test_schedule_free_warns_about_a_decaying_lr_scheduler_only():
+def test_schedule_free_warns_when_a_decaying_lr_scheduler_is_attached():
     schedulers = pytest.importorskip("waferopt.schedulers")
     _model, opt = sf_model_and_opt()
-    schedulers.LinearLR(opt, initial_learning_rate=0.0, end_learning_rate=0.01, total_iters=10)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        schedulers.LinearLR(opt, initial_learning_rate=0.0, end_learning_rate=0.01, total_iters=10)
+        schedulers.ConstantWD(opt, val=0.1)  # not the learning rate
         opt.train()  # a warmup: no warning
     opt.eval()
-    schedulers.CosineDecayLR(
-        opt, initial_learning_rate=0.01, end_learning_rate=0.0, total_iters=100
-    )
-    with pytest.warns(UserWarning, match="CosineDecayLR lowers the learning rate"):
-        opt.train()
-    opt.eval()
+    with pytest.warns(UserWarning, match="CosineDecayLR lowers the learning rate .* at step 1"):
+        schedulers.CosineDecayLR(
+            opt, initial_learning_rate=0.01, end_learning_rate=0.0, total_iters=100
+        )
+    assert opt.param_groups[0]["lr"].item() == pytest.approx(0.01)  # the probe left it alone
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         opt.train()  # warned once per scheduler

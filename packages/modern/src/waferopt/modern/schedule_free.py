@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 from weakref import WeakKeyDictionary, WeakSet
@@ -24,15 +25,19 @@ _PROBE_STEPS = (*range(0, 65), *(2**i for i in range(7, 21)))
 
 
 class _SchedulerRegistry(WeakKeyDictionary):
-    """The optimizer's registry of attached schedulers, which notes the new ones."""
+    """The optimizer's registry of attached schedulers, which checks each new one."""
 
-    def __init__(self) -> None:
+    def __init__(self, owner: AdamWScheduleFree) -> None:
         super().__init__()
-        self.pending: list[Any] = []
+        self.owner = weakref.ref(owner)
+        self.pending: WeakSet = WeakSet()
 
     def __setitem__(self, key: Any, value: Any) -> None:
         super().__setitem__(key, value)
-        self.pending.append(key)
+        self.pending.add(key)
+        owner = self.owner()
+        if owner is not None:
+            owner._check_schedulers(final=False)
 
 
 class AdamWScheduleFree(GroupStepOptimizer):
@@ -130,15 +135,11 @@ class AdamWScheduleFree(GroupStepOptimizer):
             "train_mode": False,
         }
         super().__init__(params, defaults, enable_global_step=enable_global_step)
-        self._schedulers_registry = _SchedulerRegistry()
-        self._warned: WeakSet = WeakSet()
-
-    _not_pickled = (*GroupStepOptimizer._not_pickled, "_warned")
+        self._schedulers_registry = _SchedulerRegistry(self)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
-        self._schedulers_registry = _SchedulerRegistry()
-        self._warned = WeakSet()
+        self._schedulers_registry = _SchedulerRegistry(self)
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group in the mode of the existing ones (its ``z`` is a copy of its params,
@@ -186,14 +187,27 @@ class AdamWScheduleFree(GroupStepOptimizer):
                 MF.schedule_free_swap_(params, zs, 1 - 1 / group["betas"][0])
             group["train_mode"] = False
 
-    def _check_schedulers(self) -> None:
-        pending = getattr(self._schedulers_registry, "pending", [])
-        while pending:
-            sched = pending.pop()
-            if sched in self._warned or getattr(sched, "param_group_key", None) != "lr":
+    def _check_schedulers(self, final: bool = True) -> None:
+        """Warn once for each attached LR scheduler that lowers the learning rate.
+
+        Runs when a scheduler attaches itself (``final=False``: one that cannot be
+        evaluated yet is tried again later) and in :meth:`train`.
+        """
+        registry = self._schedulers_registry
+        pending = getattr(registry, "pending", None)
+        if pending is None:
+            return
+        for sched in list(pending):
+            if getattr(sched, "param_group_key", None) != "lr":
+                pending.discard(sched)
                 continue
-            self._warned.add(sched)
-            drop = _first_decrease(sched)
+            try:
+                drop = _first_decrease(sched)
+            except Exception:  # not evaluable (yet): try again, or give up in train()
+                if final:
+                    pending.discard(sched)
+                continue
+            pending.discard(sched)
             if drop is not None:
                 step, before, after = drop
                 warnings.warn(
@@ -202,7 +216,7 @@ class AdamWScheduleFree(GroupStepOptimizer):
                     "schedule-free averaging replaces the decay, so use a warmup only "
                     "(or warmup_steps) and a constant learning rate after it",
                     UserWarning,
-                    stacklevel=3,
+                    stacklevel=4,
                 )
 
     # ------------------------------------------------------------------ step
@@ -268,8 +282,6 @@ def _first_decrease(sched: Any) -> tuple[int, float, float] | None:
             if previous is not None and value < previous * (1 - 1e-6) and math.isfinite(value):
                 return step, previous, value
             previous = value
-    except Exception:  # a scheduler that cannot be probed is not second-guessed
-        return None
     finally:
         epoch.copy_(saved)
     return None
