@@ -10,8 +10,7 @@ from torch import Tensor
 
 from waferopt.core import DeclaredOptimizer, check_non_negative
 from waferopt.core import foreach as F
-
-from .functional import compute_dtype
+from waferopt.core.coefficients import coefficient_dtype
 
 __all__ = ["GroupStepOptimizer", "check_choice", "check_int", "check_positive"]
 
@@ -62,7 +61,7 @@ class GroupStepOptimizer(DeclaredOptimizer):
             device = group["params"][0].device
             for key, value in self.group_scalars(group).items():
                 if not isinstance(group.get(key), Tensor):
-                    group[key] = torch.tensor(value, dtype=compute_dtype(device), device=device)
+                    group[key] = torch.tensor(value, dtype=coefficient_dtype(device), device=device)
 
     def gather(
         self, group: dict[str, Any]

@@ -25,6 +25,7 @@ from torch import Tensor
 
 from waferopt.core import distributed as D
 from waferopt.core import foreach as F
+from waferopt.core.coefficients import coefficient_dtype
 from waferopt.core.foreach import Hyper
 
 __all__ = [
@@ -45,11 +46,6 @@ MUON_NS_COEFFICIENTS: tuple[float, float, float] = (3.4445, -4.7750, 2.0315)
 
 
 # ---------------------------------------------------------------------------- scalars
-def compute_dtype(device: torch.device) -> torch.dtype:
-    """dtype of the scalar arithmetic: float64 where the device has it."""
-    return torch.float32 if device.type == "mps" else torch.float64
-
-
 def scalar(value: Hyper, like: Tensor) -> Tensor:
     """``value`` as a 0-d tensor of ``like``'s dtype and device (no host read)."""
     if isinstance(value, Tensor):
@@ -203,7 +199,7 @@ def muon(
         else:
             updates = bufs
         if isinstance(lr, Tensor) or isinstance(weight_decay, Tensor):
-            lr64 = scalar(lr, torch.empty((), dtype=compute_dtype(device), device=device))
+            lr64 = scalar(lr, torch.empty((), dtype=coefficient_dtype(device), device=device))
             F.mul_(ps, (1 - lr64 * weight_decay).to(dtype))
             for p, u, whole in zip(ps, updates, sharded):
                 o = _orthogonalized(u, whole, ns_coefficients, ns_steps, eps)
@@ -240,7 +236,7 @@ def _ademamix_scalars(
     t_alpha_beta3: float | None,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """bias corrections 1 - b1^t and sqrt(1 - b2^t), alpha_t and beta3_t at step ``step``."""
-    t = step.to(compute_dtype(step.device))
+    t = step.to(coefficient_dtype(step.device))
     b1, b2, b3, a = (scalar(x, t) for x in (beta1, beta2, beta3, alpha))
     bc1 = 1 - b1**t
     bc2_sqrt = torch.sqrt(1 - b2**t)
@@ -341,7 +337,7 @@ def adamw_schedule_free(
     ``weight_sum``, ``lr_max`` and ``scheduled_lr`` are the group's 0-d running
     scalars, updated in place.
     """
-    dt = compute_dtype(k.device)
+    dt = coefficient_dtype(k.device)
     kp1 = k.to(dt) + 1
     if warmup_steps > 0:
         sched = torch.where(kp1 <= warmup_steps, kp1 / warmup_steps, torch.ones_like(kp1))

@@ -11,6 +11,7 @@ from torch import Tensor
 
 from waferopt.core import Hyperparameter, StateSpec, check_betas, check_non_negative
 from waferopt.core import foreach as F
+from waferopt.core.coefficients import coefficient_dtype
 
 from . import functional as MF
 from ._base import GroupStepOptimizer, check_int, check_positive
@@ -159,7 +160,7 @@ class Prodigy(GroupStepOptimizer):
         first = self.param_groups[0]
         if not isinstance(first.get("d"), Tensor):
             device = first["params"][0].device
-            dtype = MF.compute_dtype(device)
+            dtype = coefficient_dtype(device)
             d0 = float(first["d0"])
             for key, value in zip(_SHARED, (d0, d0, 0.0, 0.0, d0, 0.0)):
                 first[key] = torch.tensor(value, dtype=dtype, device=device)
