@@ -210,4 +210,24 @@ GENERIC = [
     ),
 ]
 
-TestConformance = conformance_tests(schedulers=LR + WD + GENERIC)
+_WSD = {"warmup_steps": 2, "stable_steps": 2, "decay_steps": 3}
+WSD = [
+    info(
+        lr.WarmupStableDecayLR,
+        {"max_lr": 0.1, **_WSD},
+        {"max_lr": 0.1, **_WSD, "initial_learning_rate": 0.01, "decay_shape": "cosine"},
+        compile=True,
+        error_inputs=[
+            ErrorInput({"max_lr": 0.1, **_WSD, "decay_shape": "exp"}, match="decay_shape")
+        ],
+    ),
+    info(wd.WarmupStableDecayWD, {"max_val": 0.1, **_WSD, "decay_shape": "linear"}),
+    info(
+        generic.WarmupStableDecayScheduler,
+        {"param_group_key": "momentum", "max_val": 0.95, **_WSD, "end_val": 0.85},
+        group_defaults={"momentum": 0.9},
+        name="WarmupStableDecayScheduler[momentum]",
+    ),
+]
+
+TestConformance = conformance_tests(schedulers=LR + WD + GENERIC + WSD)

@@ -17,10 +17,14 @@ from .plugins import (
     hookimpl,
     hookspec,
 )
+from .schedule import Arg, Schedule, ScheduleScheduler
 from .scheduler import (
     LRScheduler,
     Scheduler,
     WeightDecayScheduler,
+    group_matches,
+    normalize_tags,
+    parse_group_key,
     read_group_value,
     write_group_value,
 )
@@ -35,6 +39,7 @@ from .validation import (
 __all__ = [
     "ENTRY_POINT_GROUP",
     "PROJECT_NAME",
+    "Arg",
     "DeclaredOptimizer",
     "HookSpecs",
     "Hyperparameter",
@@ -42,6 +47,8 @@ __all__ = [
     "LRScheduler",
     "Optimizer",
     "Registration",
+    "Schedule",
+    "ScheduleScheduler",
     "Scheduler",
     "StateSpec",
     "WeightDecayScheduler",
@@ -51,8 +58,11 @@ __all__ = [
     "check_params_not_empty",
     "check_sparse",
     "check_unit_interval",
+    "group_matches",
     "hookimpl",
     "hookspec",
+    "normalize_tags",
+    "parse_group_key",
     "read_group_value",
     "write_group_value",
 ]

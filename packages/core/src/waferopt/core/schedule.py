@@ -515,7 +515,10 @@ class ScheduleScheduler(Scheduler):
         return formula_name
 
     def _value_host(self, step: int) -> float:
-        return float(self._formula(float(step), **self._args))
+        try:
+            return float(self._formula(float(step), **self._args))
+        except ZeroDivisionError:  # a pole: tensor ops give inf there too
+            return math.inf
 
     def _value_tensor(self, step: torch.Tensor) -> torch.Tensor:
         t = step.to(self.compute_dtype)
@@ -592,21 +595,27 @@ def _args_property(formula_name: str, doc: str) -> property:
 
 def _check_finite(scheduler: ScheduleScheduler, args: dict[str, Any], prefix: str) -> None:
     """The closed form must be finite in float32 (and >= 0 for lr / weight_decay) at the
-    steps that decide it: the first 128 steps, a grid of 256 steps up to the duration
-    (10**4 steps for a schedule without one) and the steps around its end. (The shapes
-    are monotone or periodic between those points, so their extrema are among them.)"""
+    steps that decide it: the first 128 steps, a grid of 256 steps up to the duration or
+    10**4 steps (whichever is longer) and the steps around the end of the duration.
+    (The shapes are monotone or periodic between those points, so their extrema are
+    among them; a schedule that grows without end is checked over its first 10**4
+    steps.)"""
     if not scheduler.schedule.host:
         return
     total = scheduler.schedule.duration(args)
-    horizon = 10_000 if total is None else int(total)
-    steps = set(range(min(horizon, 128) + 1))
+    horizon = max(10_000, 0 if total is None else int(total))
+    steps = set(range(129))
     steps.update(range(0, horizon + 1, max(1, horizon // 256)))
-    steps.update(horizon + k for k in range(-1, 4))
+    if total is not None:
+        steps.update(range(max(0, total - 1), total + 4))
     key = getattr(scheduler, "_param_group_key", None)
     sign = key in ("lr", "weight_decay")
     f32_max = 3.4028234663852886e38
     for step in sorted(steps):
-        value = float(scheduler.schedule.formula(float(step), **args))
+        try:
+            value = float(scheduler.schedule.formula(float(step), **args))
+        except ZeroDivisionError:
+            value = math.inf
         if not math.isfinite(value) or abs(value) > f32_max:
             raise ValueError(
                 f"{prefix} the schedule is not finite in float32 at step {step} "

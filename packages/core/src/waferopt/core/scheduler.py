@@ -33,6 +33,7 @@ __all__ = [
     "LRScheduler",
     "Scheduler",
     "WeightDecayScheduler",
+    "group_matches",
     "normalize_tags",
     "parse_group_key",
     "read_group_value",

@@ -36,8 +36,9 @@ Scheduler checks (each configuration): the value after ``k`` steps equals that o
 a fresh scheduler built with ``last_epoch=k-1`` and of one loaded from the state
 dict (closed form); values are 0-d tensors written in place into tensor-valued
 groups (same storage); ``param_group_tags`` restrict the groups written;
-``state_dict`` round trip continues identically; no host sync; and an optimizer
-step plus a scheduler step compile once with ``fullgraph=True``.
+``state_dict`` round trip continues identically; no host sync; the eager step of a
+schedule with a host form writes each group once, in place, and agrees with the traced
+form; and an optimizer step plus a scheduler step compile once with ``fullgraph=True``.
 
 Plain functions::
 
@@ -95,6 +96,7 @@ from .schedulers import (
     check_scheduler,
     check_scheduler_closed_form,
     check_scheduler_compiled_step,
+    check_scheduler_eager_step,
     check_scheduler_error_inputs,
     check_scheduler_in_place,
     check_scheduler_no_host_sync,
@@ -121,6 +123,7 @@ __all__ = [
     "check_scheduler",
     "check_scheduler_closed_form",
     "check_scheduler_compiled_step",
+    "check_scheduler_eager_step",
     "check_scheduler_error_inputs",
     "check_scheduler_in_place",
     "check_scheduler_no_host_sync",

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from ..optimizer import Optimizer
 from ..scheduler import Scheduler, read_group_value
@@ -261,6 +262,60 @@ def check_scheduler_no_host_sync(info: SchedulerInfo, config: SchedulerConfig) -
             sched.step()
 
 
+class _Dispatched(TorchDispatchMode):
+    """Records the name of every op dispatched (on any device)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ops: list[str] = []
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        self.ops.append(func.overloadpacket.__name__)
+        return func(*args, **(kwargs or {}))
+
+
+_EAGER_STEPS_CHECKED = (997, 1000, 4096, 10**5, 10**6 + 3)
+
+
+def check_scheduler_eager_step(info: SchedulerInfo, config: SchedulerConfig) -> None:
+    """An eager step writes each param group at most once, in place; a schedule with a
+    host form does nothing else, and its host form agrees with its traced form.
+
+    Every scheduler: an eager ``step()`` dispatches at most one in-place write
+    (``fill_`` / ``copy_``) per param group. A scheduler with a host form (written with
+    :mod:`waferopt.core.schedule`, or a composite of such) dispatches nothing but those
+    writes (one kernel per group on a GPU), and at steps ``0..steps`` and a few large
+    ones its value in Python floats equals the one computed with tensor ops (what a
+    compiled step writes), to one float32 ulp.
+    """
+    opt = _scheduler_optimizer(info, tensors=True)
+    sched = _build_scheduler(info, opt, _scheduler_kwargs(config, opt))
+    host_form = bool(getattr(sched, "_host_ok", False))
+    groups = len(opt.param_groups)
+    for k in range(1, info.steps + 1):
+        with _Dispatched() as mode:
+            sched.step()
+        writes = [op for op in mode.ops if op in ("fill_", "copy_")]
+        if len(writes) > groups or (host_form and len(writes) != len(mode.ops)):
+            raise AssertionError(
+                f"{info.id}: eager step {k} dispatched {mode.ops}; expected at most one "
+                f"in-place write per param group ({groups} groups)"
+                + (" and nothing else (it has a host form)" if host_form else "")
+            )
+    if not host_form:
+        return
+    for step in (*range(info.steps + 1), *_EAGER_STEPS_CHECKED):
+        host = torch.tensor(sched._value_host(step), dtype=torch.float64).float()
+        traced = sched._value_tensor(torch.tensor(step, device=sched.last_epoch.device))
+        torch.testing.assert_close(
+            host,
+            traced.detach().cpu().float(),
+            rtol=1.2e-7,
+            atol=1e-30,
+            msg=lambda m, step=step: f"{info.id}: host vs traced form at step {step}: {m}",
+        )
+
+
 def check_scheduler_error_inputs(info: SchedulerInfo) -> None:
     """Each :class:`ErrorInput` raises its exception with a matching message."""
     _check_error_inputs(
@@ -328,6 +383,7 @@ SCHEDULER_CHECKS: dict[str, Callable[[SchedulerInfo, SchedulerConfig], None]] = 
     "tags": check_scheduler_tags,
     "state_dict": check_scheduler_state_dict,
     "no_host_sync": check_scheduler_no_host_sync,
+    "eager_step": check_scheduler_eager_step,
 }
 """Checks run on every scheduler configuration."""
 

@@ -18,63 +18,36 @@ Example:
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+from collections.abc import Callable
+from typing import Any
+
 from waferopt.core.schedule import Schedule
 
-from .constant import CONSTANT, constant
-from .cosine_annealing import (
-    COSINE_ANNEALING,
-    COSINE_ANNEALING_WARM_RESTARTS,
-    cosine_annealing,
-    cosine_annealing_warm_restarts,
-)
-from .cosine_decay import COSINE_DECAY, cosine_decay
-from .cyclic import CYCLIC, cyclic
-from .exponential import EXPONENTIAL, exponential_decay
-from .inverse_sqrt_decay import INVERSE_SQRT_DECAY, inverse_sqrt_decay
-from .inverse_time_decay import INVERSE_TIME_DECAY, inverse_time_decay
-from .lambda_product import LAMBDA, lambda_product
-from .one_cycle import ONE_CYCLE, one_cycle
-from .piecewise_constant import PIECEWISE_CONSTANT, piecewise_constant
-from .polynomial import LINEAR, POLYNOMIAL, polynomial_decay
-from .step_decay import MULTI_STEP, MULTIPLICATIVE, STEP, multi_step, multiplicative, step_decay
-from .warmup_stable_decay import WARMUP_STABLE_DECAY, warmup_stable_decay
 
-__all__ = [
-    "constant",
-    "cosine_annealing",
-    "cosine_annealing_warm_restarts",
-    "cosine_decay",
-    "cyclic",
-    "exponential_decay",
-    "inverse_sqrt_decay",
-    "inverse_time_decay",
-    "lambda_product",
-    "multi_step",
-    "multiplicative",
-    "one_cycle",
-    "piecewise_constant",
-    "polynomial_decay",
-    "step_decay",
-    "warmup_stable_decay",
-]
+def _collect() -> tuple[tuple[Schedule, ...], dict[str, Callable[..., Any]]]:
+    """Every ``Schedule`` defined in a module of this package (in module order, then
+    definition order), and their formulas by name."""
+    schedules: list[Schedule] = []
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        for value in vars(module).values():
+            if isinstance(value, Schedule) and all(value is not s for s in schedules):
+                schedules.append(value)
+    formulas = {s.formula.__name__: s.formula for s in schedules}
+    return tuple(schedules), formulas
 
-SCHEDULES: tuple[Schedule, ...] = (
-    CONSTANT,
-    POLYNOMIAL,
-    LINEAR,
-    EXPONENTIAL,
-    INVERSE_TIME_DECAY,
-    INVERSE_SQRT_DECAY,
-    COSINE_DECAY,
-    PIECEWISE_CONSTANT,
-    MULTI_STEP,
-    STEP,
-    COSINE_ANNEALING,
-    LAMBDA,
-    COSINE_ANNEALING_WARM_RESTARTS,
-    MULTIPLICATIVE,
-    CYCLIC,
-    ONE_CYCLE,
-    WARMUP_STABLE_DECAY,
-)
-"""Every first-party shape, in the order of the spec's table (then the additions)."""
+
+SCHEDULES, _FORMULAS = _collect()
+"""Every first-party shape: found in the modules of this package, so that adding a shape
+is adding its file."""
+
+globals().update(_FORMULAS)
+__all__ = sorted(_FORMULAS)
+
+
+def __getattr__(name: str) -> Any:  # for type checkers: the formulas above are dynamic
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
