@@ -13,6 +13,9 @@ COMMON_ERRORS = [
     ErrorInput({"weight_decay": -0.1}, match="weight_decay"),
 ]
 
+# A scheduler may drive β1 (param_group_key="betas[0]"): the kit checks it as a 0-d tensor too.
+TENSORS = ("lr", "weight_decay", "betas[0]")
+
 TestConformance = conformance_tests(
     optimizers=[
         OptimizerInfo(
@@ -26,12 +29,14 @@ TestConformance = conformance_tests(
                 {"lr": 1e-2, "weight_decay": 0.1, "fused": False},
             ],
             error_inputs=COMMON_ERRORS,
+            tensor_hyperparams=TENSORS,
             compile_configs=(1, 2),
         ),
         OptimizerInfo(
             Adam,
             configs=[{"lr": 1e-2}, {"lr": 1e-2, "weight_decay": 0.1, "amsgrad": True}],
             error_inputs=COMMON_ERRORS,
+            tensor_hyperparams=TENSORS,
             compile_configs=(1,),
         ),
         OptimizerInfo(
@@ -47,23 +52,27 @@ TestConformance = conformance_tests(
             Adamax,
             configs=[{"lr": 1e-2}, {"lr": 1e-2, "weight_decay": 0.1, "maximize": True}],
             error_inputs=COMMON_ERRORS,
+            tensor_hyperparams=TENSORS,
         ),
         OptimizerInfo(
             NAdam,
             configs=[{"lr": 1e-2}, {"lr": 1e-2, "weight_decay": 0.1, "momentum_decay": 1e-2}],
             error_inputs=COMMON_ERRORS,
+            tensor_hyperparams=TENSORS,
         ),
         OptimizerInfo(
             RAdam,
             # 8 steps: the rectification switches on once rho_t > 5 (t >= 6 with beta2=0.999).
             configs=[{"lr": 1e-2}, {"lr": 1e-2, "weight_decay": 0.1}],
             error_inputs=COMMON_ERRORS,
+            tensor_hyperparams=TENSORS,
             steps=8,
         ),
         OptimizerInfo(
             Lamb,
             configs=[{"lr": 1e-2}, {"lr": 1e-2, "weight_decay": 0.1}, {"lr": 1e-2, "adam": True}],
             error_inputs=COMMON_ERRORS,
+            tensor_hyperparams=TENSORS,
         ),
     ]
 )

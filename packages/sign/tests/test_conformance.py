@@ -23,6 +23,7 @@ TestConformance = conformance_tests(
                 ErrorInput({"weight_decay": -0.1}, match="weight_decay"),
             ],
             compile_configs=(1,),
+            tensor_hyperparams=("lr", "weight_decay", "betas[0]"),
         ),
         OptimizerInfo(
             Rprop,

@@ -62,7 +62,10 @@ def _write_powers(powers: Sequence[Tensor], beta: Any, t_next: C.Coef) -> None:
     """Write β^(t+1) into the power states, in closed form (so that t stays recoverable)."""
     value = C.pow_(beta, t_next)
     if isinstance(value, Tensor):
-        torch._foreach_copy_(list(powers), C.per_tensor(value, like=powers[0]))
+        src = C.per_tensor(value, like=powers[0])
+        if isinstance(src, Tensor):  # one value (a 0-d tensor beta) for every tensor
+            src = [src] * len(powers)
+        torch._foreach_copy_(list(powers), src)
     else:
         torch._foreach_mul_(list(powers), 0.0)
         torch._foreach_add_(list(powers), value)

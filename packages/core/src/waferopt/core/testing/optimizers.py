@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from ..optimizer import Optimizer
+from ..scheduler import parse_group_key
 from ._battery import _check_all
 from ._common import (
     _accepts,
@@ -135,42 +136,63 @@ def check_state_dict_resume(info: OptimizerInfo, config: Mapping[str, Any]) -> N
     )
 
 
+def _get(group: Mapping[str, Any], key: str) -> Any:
+    """``group[key]``, or an element of it for ``"betas[0]"``; None when absent."""
+    name, index = parse_group_key(key)
+    value = group.get(name)
+    if index is None or value is None:
+        return value
+    return value[index] if isinstance(value, (list, tuple)) and index < len(value) else None
+
+
+def _set(group: dict[str, Any], key: str, value: Any) -> None:
+    """Set ``group[key]`` (an element of a tuple or list: a new sequence of the same type)."""
+    name, index = parse_group_key(key)
+    if index is None:
+        group[name] = value
+        return
+    seq = list(group[name])
+    seq[index] = value
+    group[name] = type(group[name])(seq)
+
+
 def check_tensor_hyperparams(info: OptimizerInfo, config: Mapping[str, Any]) -> None:
-    """A 0-d tensor ``lr`` / ``weight_decay`` gives the trajectory of the float.
+    """A 0-d tensor ``lr`` / ``weight_decay`` (or any key of ``tensor_hyperparams``, an
+    element such as ``"betas[0]"`` too) gives the trajectory of the float.
 
     The tensor is written into every group after construction (as a scheduler
     does) and changed in place mid-run; the float run changes its float at the
     same step. The optimizer must read the tensor each step and never replace it.
     """
     probe = _build_optimizer(info, config, _make_params(info.shapes))
-    keys = [k for k in info.tensor_hyperparams if _is_number(probe.param_groups[0].get(k))]
+    keys = [k for k in info.tensor_hyperparams if _is_number(_get(probe.param_groups[0], k))]
     if not keys:
         raise NotApplicable(f"no group key among {list(info.tensor_hyperparams)} holds a number")
     for key in keys:
-        value = _f32(probe.param_groups[0][key])
+        value = _f32(_get(probe.param_groups[0], key))
         changed = _f32(value * 0.5)
         pf, pt = _make_params(info.shapes), _make_params(info.shapes)
         of = _build_optimizer(info, config, pf)
         for group in of.param_groups:
-            group[key] = value
+            _set(group, key, value)
         kwargs = dict(config)
         if _is_number(kwargs.get(key)):  # the constructor accepts a tensor too
             kwargs[key] = _f32_tensor(kwargs[key])
         ot = _build_optimizer(info, kwargs, pt)
         tensors = []
         for group in ot.param_groups:
-            group[key] = _f32_tensor(value)
-            tensors.append(group[key])
+            _set(group, key, _f32_tensor(value))
+            tensors.append(_get(group, key))
         half = max(1, info.steps // 2)
         _run(of, pf, range(half))
         _run(ot, pt, range(half))
         for group, tensor in zip(of.param_groups, tensors):
-            group[key] = changed
+            _set(group, key, changed)
             tensor.fill_(changed)
         _run(of, pf, range(half, info.steps + 1))
         _run(ot, pt, range(half, info.steps + 1))
         for gi, (group, tensor) in enumerate(zip(ot.param_groups, tensors)):
-            if group[key] is not tensor:
+            if _get(group, key) is not tensor:
                 raise AssertionError(
                     f"{info.id}.step() replaced the tensor {key!r} of group {gi}; "
                     "it must read it (a scheduler updates it in place)"
