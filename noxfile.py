@@ -12,6 +12,7 @@ can pull another torch build.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import nox
@@ -61,11 +62,11 @@ compare against: installed into the session only, never a package dependency."""
 # The default cell (what CI runs as `nox -s tests`): Python 3.11, torch 2.13.0, the
 # newest pluggy our range admits. `nox -s tests_matrix` runs every cell of
 # Python 3.10-3.13 x torch {oldest admitted, 2.13.0} x pluggy {oldest, newest}; see
-# docs/test-matrix.md for which cells run on the project's machines and why the others
-# cannot. Matrix cells pin torch as `X+cpu`, a CPU build: PyPI has none, so a cell
-# whose CPU wheel is not in a configured index or find-links stops at once instead of
-# downloading a CUDA build.
-TORCH_VERSIONS = ("2.4.1", "2.13.0")
+# docs/test-matrix.md for what ran where. A matrix cell first asks for torch's CPU build
+# (`X+cpu`, which PyPI does not carry). Where none is reachable the cell skips, unless
+# WAFEROPT_MATRIX_PYPI_TORCH=1 asks it to install PyPI's build (for Linux, a CUDA build
+# that also runs on CPU: gigabytes with its NVIDIA runtime wheels, kept in pip's cache).
+TORCH_VERSIONS = ("2.4.0", "2.13.0")
 """The oldest torch release our metadata admits (`torch>=2.4,<3`) and the pinned one."""
 PYTHONS = ("3.10", "3.11", "3.12", "3.13")
 PLUGGY = {"oldest": "pluggy==1.3.0", "newest": "pluggy>=1.3,<2"}
@@ -77,8 +78,46 @@ MATRIX = [
     (py, torch)
     for torch in TORCH_VERSIONS
     for py in PYTHONS
-    if not (torch == "2.4.1" and py == "3.13")  # torch 2.4 has no Python 3.13 wheels
+    if not (torch == TORCH_VERSIONS[0] and py == "3.13")  # torch 2.4 has no 3.13 wheels
 ]
+PYPI_TORCH_ENV = "WAFEROPT_MATRIX_PYPI_TORCH"
+"""Set to 1 to let a matrix cell without a reachable CPU build install PyPI's torch."""
+
+
+def pypi_torch_allowed(session: nox.Session) -> bool:
+    """Whether WAFEROPT_MATRIX_PYPI_TORCH asks for PyPI's torch (1/true/yes or 0/false/no)."""
+    value = os.environ.get(PYPI_TORCH_ENV, "").strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    session.error(f"{PYPI_TORCH_ENV}={value!r}: expected 1 (install PyPI's torch) or 0")
+    raise AssertionError("unreachable")  # session.error raises
+
+
+def install_matrix_torch(session: nox.Session, version: str) -> str:
+    """Install the cell's torch and return the requirement that pins it.
+
+    The CPU build (`X+cpu`) when an index or find-links folder has one; otherwise PyPI's
+    build when WAFEROPT_MATRIX_PYPI_TORCH=1 (pip's cache keeps it for the next cell);
+    otherwise the cell skips, saying why.
+    """
+    cpu = f"torch=={version}+cpu"
+    try:
+        session.install(cpu, "--only-binary=torch", silent=True)
+        return cpu
+    except CommandFailed:
+        if not pypi_torch_allowed(session):
+            session.skip(
+                f"no CPU build of torch {version} for Python {session.python} in the "
+                f"configured indexes; {PYPI_TORCH_ENV}=1 installs PyPI's build instead "
+                "(a CUDA build, gigabytes), or add https://download.pytorch.org/whl/cpu "
+                "as an extra index"
+            )
+    pypi = f"torch=={version}"
+    session.log(f"no CPU build of torch {version}: installing PyPI's ({PYPI_TORCH_ENV}=1)")
+    session.install(pypi, "--only-binary=torch")
+    return pypi
 
 
 def run_tests(session: nox.Session, torch: str, pluggy: str) -> None:
@@ -121,16 +160,11 @@ def tests(session: nox.Session) -> None:
 )
 @nox.parametrize("pluggy", list(PLUGGY))
 def tests_matrix(session: nox.Session, torch: str, pluggy: str) -> None:
-    """One cell of Python x torch x pluggy (`nox -l` lists them); CPU torch builds only."""
-    try:
-        session.install(f"torch=={torch}+cpu", "--only-binary=torch", silent=True)
-    except CommandFailed:
-        session.skip(
-            f"no CPU build of torch {torch} for Python {session.python} in the configured "
-            "indexes (add https://download.pytorch.org/whl/cpu as an extra index to run this "
-            "cell); a CUDA build is never installed"
-        )
-    run_tests(session, f"torch=={torch}+cpu", pluggy)
+    """One cell of Python x torch x pluggy (`nox -l` lists them).
+
+    Torch is the CPU build, or PyPI's when WAFEROPT_MATRIX_PYPI_TORCH=1 (see
+    install_matrix_torch)."""
+    run_tests(session, install_matrix_torch(session, torch), pluggy)
 
 
 @nox.session(python=DEFAULT_PYTHON)
