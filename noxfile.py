@@ -82,6 +82,8 @@ MATRIX = [
 ]
 PYPI_TORCH_ENV = "WAFEROPT_MATRIX_PYPI_TORCH"
 """Set to 1 to let a matrix cell without a reachable CPU build install PyPI's torch."""
+WHEELHOUSE_ENV = "WAFEROPT_MATRIX_WHEELHOUSE"
+"""Where PyPI's torch wheels are kept between cells (default: ~/.cache/waferopt/matrix-wheels)."""
 
 
 def pypi_torch_allowed(session: nox.Session) -> bool:
@@ -95,11 +97,25 @@ def pypi_torch_allowed(session: nox.Session) -> bool:
     raise AssertionError("unreachable")  # session.error raises
 
 
+def matrix_wheelhouse() -> Path:
+    """The folder that keeps PyPI's torch and its dependencies for every later cell.
+
+    pip's HTTP cache keeps only responses that carry caching headers; where a proxy
+    strips them (as on the project's machines) every cell would download gigabytes
+    again, so the wheels are downloaded once into this folder and installed from it.
+    """
+    if os.environ.get(WHEELHOUSE_ENV):
+        return Path(os.environ[WHEELHOUSE_ENV]).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "waferopt" / "matrix-wheels"
+
+
 def install_matrix_torch(session: nox.Session, version: str) -> str:
     """Install the cell's torch and return the requirement that pins it.
 
     The CPU build (`X+cpu`) when an index or find-links folder has one; otherwise PyPI's
-    build when WAFEROPT_MATRIX_PYPI_TORCH=1 (pip's cache keeps it for the next cell);
+    build when WAFEROPT_MATRIX_PYPI_TORCH=1, through the wheelhouse (`pip download`
+    skips the files already there, then the install reads only the wheelhouse);
     otherwise the cell skips, saying why.
     """
     cpu = f"torch=={version}+cpu"
@@ -115,8 +131,11 @@ def install_matrix_torch(session: nox.Session, version: str) -> str:
                 "as an extra index"
             )
     pypi = f"torch=={version}"
-    session.log(f"no CPU build of torch {version}: installing PyPI's ({PYPI_TORCH_ENV}=1)")
-    session.install(pypi, "--only-binary=torch")
+    house = matrix_wheelhouse()
+    house.mkdir(parents=True, exist_ok=True)
+    session.log(f"no CPU build of torch {version}: PyPI's, through {house} ({PYPI_TORCH_ENV}=1)")
+    session.run("python", "-m", "pip", "download", pypi, "--only-binary=:all:", f"--dest={house}")
+    session.install(pypi, "--no-index", f"--find-links={house}")
     return pypi
 
 
@@ -188,6 +207,38 @@ def integration(session: nox.Session) -> None:
         "-m",
         "pytest",
         "integration_tests",
+        "--ignore=integration_tests/frameworks",  # nox -s frameworks runs them
+        "-p",
+        "no:cacheprovider",
+        *session.posargs,
+        env={"OMP_NUM_THREADS": "1"},
+    )
+
+
+FRAMEWORKS = ("lightning>=2.6,<3", "transformers>=5.24,<6", "accelerate>=1.15")
+"""The training frameworks `nox -s frameworks` drives waferopt through (test-only; the
+floors are the releases it ran with: transformers 5.24 has `train_sampling_strategy`)."""
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def frameworks(session: nox.Session) -> None:
+    """Train with PyTorch Lightning and Hugging Face Trainer through waferopt (optional).
+
+    Not part of the default run nor of CI: it installs Lightning, transformers and
+    accelerate (with torch held at 2.13.0) and runs integration_tests/frameworks/.
+    """
+    install_waferopt(session, "pytest>=8", *FRAMEWORKS)
+    session.run(
+        "python",
+        "-c",
+        "from importlib.metadata import version as v; print('frameworks:', *(f'{d} {v(d)}' "
+        "for d in ('torch', 'lightning', 'transformers', 'accelerate')))",
+    )
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "integration_tests/frameworks",
         "-p",
         "no:cacheprovider",
         *session.posargs,
