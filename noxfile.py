@@ -13,6 +13,7 @@ can pull another torch build.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import nox
@@ -65,9 +66,21 @@ compare against: installed into the session only, never a package dependency."""
 # docs/test-matrix.md for what ran where. A matrix cell first asks for torch's CPU build
 # (`X+cpu`, which PyPI does not carry). Where none is reachable the cell skips, unless
 # WAFEROPT_MATRIX_PYPI_TORCH=1 asks it to install PyPI's build (for Linux, a CUDA build
-# that also runs on CPU: gigabytes with its NVIDIA runtime wheels, kept in pip's cache).
-TORCH_VERSIONS = ("2.4.0", "2.13.0")
-"""The oldest torch release our metadata admits (`torch>=2.4,<3`) and the pinned one."""
+# that also runs on CPU: gigabytes with its NVIDIA runtime wheels, kept in a wheelhouse).
+
+
+def oldest_admitted_torch() -> str:
+    """The oldest torch release our metadata admits, read from waferopt-core's
+    `torch>=X.Y` (every distribution states the same range): "X.Y.0"."""
+    text = (ROOT / "packages" / "core" / "pyproject.toml").read_text()
+    match = re.search(r'"torch>=(\d+)\.(\d+)(?:\.(\d+))?[,"]', text)
+    if match is None:
+        raise RuntimeError("packages/core/pyproject.toml states no torch>=X.Y requirement")
+    return ".".join(part or "0" for part in match.groups())
+
+
+TORCH_VERSIONS = (oldest_admitted_torch(), TORCH.removeprefix("torch=="))
+"""The oldest torch release our metadata admits and the pinned one."""
 PYTHONS = ("3.10", "3.11", "3.12", "3.13")
 PLUGGY = {"oldest": "pluggy==1.3.0", "newest": "pluggy>=1.3,<2"}
 """pluggy at the bottom of our range (`pluggy>=1.3,<2`) and the newest release in it."""
@@ -78,7 +91,8 @@ MATRIX = [
     (py, torch)
     for torch in TORCH_VERSIONS
     for py in PYTHONS
-    if not (torch == TORCH_VERSIONS[0] and py == "3.13")  # torch 2.4 has no 3.13 wheels
+    # torch publishes Python 3.13 wheels from 2.5 on
+    if not (py == "3.13" and tuple(map(int, torch.split(".")[:2])) < (2, 5))
 ]
 PYPI_TORCH_ENV = "WAFEROPT_MATRIX_PYPI_TORCH"
 """Set to 1 to let a matrix cell without a reachable CPU build install PyPI's torch."""
