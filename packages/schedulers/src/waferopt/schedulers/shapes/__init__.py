@@ -4,7 +4,11 @@ Each file holds a shape's formula (a pure function of the step ``t``, written wi
 :func:`waferopt.core.schedule.ops` so that it runs on Python floats in an eager step
 and on tensors under ``torch.compile``), its :class:`~waferopt.core.schedule.Schedule`
 (arguments, names, validation) and the three classes derived from it: ``<Name>LR``,
-``<Name>WD`` and ``<Name>Scheduler``. This package exports the formulas.
+``<Name>WD`` and ``<Name>Scheduler``. Two files hold a pair of related shapes:
+``polynomial.py`` (Polynomial and Linear, its power-1 case) and ``cosine_annealing.py``
+(CosineAnnealing and CosineAnnealingWarmRestarts). This package finds every
+``Schedule`` of its modules (adding a shape is adding its file) and exports the
+formulas.
 
 Example:
     >>> import torch

@@ -33,3 +33,4 @@ STAIRCASE = Arg(
     doc="decay at discrete intervals (floor the exponent).",
     annotation="bool",
 )
+GAMMA = Arg("gamma", checks.number(), doc="the multiplicative factor.", annotation="float")
