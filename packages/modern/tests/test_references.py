@@ -274,3 +274,35 @@ def test_prodigy_zero_gradients_take_no_step_like_prodigyopt():
         ob.step()
         torch.testing.assert_close(a.detach(), b.detach())
         assert oa.param_groups[0]["k"].item() == ob.param_groups[0]["k"]
+
+
+# ---------------------------------------------------------------------------- large tensors
+LARGE = [(600, 300), (7,), (2, 3, 4)]
+"""The first tensor is larger than a CPU chunk (``waferopt.core.foreach.runs`` cuts it into
+cache-sized views), so the chunked paths of the kernels are compared too."""
+
+
+@pytest.mark.parametrize(
+    ("name", "ours", "theirs"),
+    [
+        ("AdEMAMix", lambda ps: AdEMAMix(ps, lr=1e-2, t_alpha_beta3=10.0), "pytorch_optimizer"),
+        (
+            "AdamWScheduleFree",
+            lambda ps: AdamWScheduleFree(ps, lr=1e-2, weight_decay=0.1),
+            "schedulefree",
+        ),
+        ("Prodigy", lambda ps: Prodigy(ps, weight_decay=0.1), "prodigyopt"),
+        ("Prodigy coupled", lambda ps: Prodigy(ps, weight_decay=0.1, decouple=False), "prodigyopt"),
+    ],
+    ids=lambda x: x if isinstance(x, str) else "",
+)
+def test_large_tensors_match(name, ours, theirs):
+    ref = pytest.importorskip(theirs)
+    factory = {
+        "AdEMAMix": lambda ps: ref.AdEMAMix(ps, lr=1e-2, t_alpha_beta3=10.0),
+        "AdamWScheduleFree": lambda ps: ref.AdamWScheduleFree(ps, lr=1e-2, weight_decay=0.1),
+        "Prodigy": lambda ps: ref.Prodigy(ps, weight_decay=0.1),
+        "Prodigy coupled": lambda ps: ref.Prodigy(ps, weight_decay=0.1, decouple=False),
+    }[name]
+    before = (lambda o: o.train()) if name == "AdamWScheduleFree" else None
+    compare(ours, factory, LARGE, torch.float64, steps=8, before=before)
