@@ -107,5 +107,26 @@ def per_tensor(x: Any, like: Tensor | None = None) -> Any:
     if isinstance(x, Tensor):
         if like is not None:
             x = x.to(like.dtype)
+        if torch.compiler.is_compiling():
+            x = _realized(x)
         return list(x.unbind(0)) if x.dim() else x
     return x
+
+
+@torch.library.custom_op("waferopt::realized", mutates_args=())
+def _realized(x: Tensor) -> Tensor:
+    """``x``, computed once into a buffer under ``torch.compile``.
+
+    Inductor inlines a pointwise computation into each of its consumers: a coefficient
+    (pow, expm1, sqrt, divisions in double) consumed by an elementwise update would be
+    recomputed in that update's inner loop, for every vector of elements (the compiler
+    cannot hoist it past the stores), which costs more than the update's memory
+    traffic. An opaque op (this copy) stops the inlining: the coefficients are computed
+    once, and the update loop only loads them.
+    """
+    return x.clone()
+
+
+@_realized.register_fake
+def _(x: Tensor) -> Tensor:
+    return torch.empty_like(x)

@@ -159,13 +159,23 @@ def addcdiv_(xs: TensorList, a: TensorList, b: TensorList, s: Hyper | TensorList
         torch._foreach_addcdiv_(xs, torch._foreach_mul(a, s), b)  # type: ignore[arg-type, misc]
 
 
-def lerp_(xs: TensorList, ys: TensorList, w: Hyper) -> None:
-    """``x += w * (y - x)`` for every pair."""
-    if isinstance(w, Tensor):
-        w = w.to(dtype=xs[0].dtype) if xs else w  # lerp wants the weight in the data's dtype
-        torch._foreach_lerp_(xs, ys, [w] * len(xs))
-    else:
-        torch._foreach_lerp_(xs, ys, w)
+def lerp_(xs: TensorList, ys: TensorList, w: Hyper | TensorList) -> None:
+    """``x += w * (y - x)`` for every pair (w a number, a 0-d tensor or a list of them).
+
+    Under ``torch.compile`` a tensor weight is written out as ``x + w * (y - x)``:
+    inductor does not lower ``_foreach_lerp`` with tensor weights, and its fallback
+    kernel costs a pass over memory and a copy.
+    """
+    if _number(w):
+        torch._foreach_lerp_(xs, ys, w)  # type: ignore[arg-type]
+        return
+    weights: list[Any] = list(w) if isinstance(w, (list, tuple)) else [w] * len(xs)
+    if torch.compiler.is_compiling():
+        torch._foreach_add_(xs, torch._foreach_mul(torch._foreach_sub(ys, xs), weights))
+        return
+    if xs:  # lerp wants the weight in the data's dtype
+        weights = [x.to(dtype=xs[0].dtype) for x in weights]
+    torch._foreach_lerp_(xs, ys, weights)
 
 
 CPU_CHUNK_BYTES = 1 << 19

@@ -21,6 +21,7 @@ from waferopt.core.foreach import (
     added_scaled,
     fused_supported,
     is_zero,
+    lerp_,
 )
 
 __all__ = ["asgd", "sgd"]
@@ -150,7 +151,7 @@ def asgd(
     torch._foreach_mul_(params, decay)
     torch._foreach_addcmul_(params, grads, neg_etas)
     # ax <- lerp(ax, theta, mu): exactly theta while mu == 1, no data-dependent branch.
-    torch._foreach_lerp_(axs, params, weights)
+    lerp_(axs, params, weights)
     # eta and mu for the next step, from the step count:
     # eta = lr / (1 + lambd * lr * t) ** alpha, mu = 1 / max(1, t - t0).
     t = [s.to(torch.float64) for s in steps]
