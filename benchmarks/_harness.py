@@ -15,18 +15,24 @@ The reported time is the median over all timed steps.
 from __future__ import annotations
 
 import gc
+import os
 import statistics
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
 
 __all__ = [
     "SHAPES",
+    "BytesLimit",
     "Case",
+    "Compiled",
     "Result",
+    "compiled_case",
+    "limit_case",
     "make_params",
     "markdown_table",
     "run_case",
@@ -34,9 +40,10 @@ __all__ = [
 
 Case = tuple[
     str,
-    Callable[[list[Tensor]], torch.optim.Optimizer],
-    dict[str, Callable[[list[Tensor]], torch.optim.Optimizer]],
+    Callable[[list[Tensor]], Any],
+    dict[str, Callable[[list[Tensor]], Any]],
 ]
+"""``(label, ours, {flavour: factory})``; a factory returns anything with ``step()``."""
 
 SHAPES: list[tuple[int, ...]] = (
     [(1024, 1024)] * 3  # large matrices
@@ -63,6 +70,91 @@ class Result:
         return {**asdict(self), "ratios": self.ratios()}
 
 
+COMPILE = os.environ.get("WAFEROPT_BENCH_COMPILE", "1") not in ("0", "false", "no")
+"""Whether the compiled rows run (``WAFEROPT_BENCH_COMPILE=0`` skips them: compiling
+every contender takes minutes)."""
+
+
+def compiled_case(
+    label: str,
+    ours: Callable[[list[Tensor]], Any],
+    theirs: dict[str, Callable[[list[Tensor]], Any]],
+) -> list[Case]:
+    """``[(label + " compiled", ours compiled with fullgraph, {flavour: theirs compiled})]``
+    (torch's recipe, ``torch.compile(opt.step)``), or ``[]`` when compiled rows are off."""
+    if not COMPILE:
+        return []
+    return [
+        (
+            f"{label} compiled",
+            lambda ps: Compiled(ours(ps), fullgraph=True),
+            {name: (lambda ps, f=f: Compiled(f(ps))) for name, f in theirs.items()},
+        )
+    ]
+
+
+def limit_case(
+    label: str, ours: Callable[[list[Tensor]], Any], passes: list[tuple[int, int]]
+) -> list[Case]:
+    """Our compiled step beside the bytes-moved floor of its rule (:class:`BytesLimit`)."""
+    if not COMPILE:
+        return []
+    what = ", then ".join(f"{r}R+{w}W" for r, w in passes)
+    return [
+        (
+            f"{label} compiled",
+            lambda ps: Compiled(ours(ps), fullgraph=True),
+            {f"bytes-moved limit ({what})": lambda ps: BytesLimit(ps, passes)},
+        )
+    ]
+
+
+class Compiled:
+    """A contender whose step is ``torch.compile(opt.step)`` (ours: ``fullgraph=True``;
+    torch's recipe: the default). It compiles during the warm-up steps."""
+
+    def __init__(self, opt: torch.optim.Optimizer, fullgraph: bool = False) -> None:
+        self.opt = opt
+        self._step = torch.compile(opt.step, fullgraph=fullgraph)
+
+    def step(self) -> None:
+        self._step()
+
+
+class BytesLimit:
+    """The memory-traffic floor of a step: compiled passes over each param's size, pass
+    k reading ``passes[k][0]`` arrays and writing ``passes[k][1]``: what a rule over
+    params, grads and state has to move at the least (two passes for a rule that must
+    read everything once before it can write, such as a norm-scaled update)."""
+
+    def __init__(self, params: list[Tensor], passes: list[tuple[int, int]]) -> None:
+        self.passes = [
+            (
+                [[torch.rand_like(p) for _ in range(reads)] for p in params],
+                [[torch.empty_like(p) for _ in range(writes)] for p in params],
+            )
+            for reads, writes in passes
+        ]
+        self._move = torch.compile(_move, fullgraph=True)
+
+    def step(self) -> None:
+        for ins, outs in self.passes:
+            self._move(ins, outs)
+
+
+def _move(ins: list[list[Tensor]], outs: list[list[Tensor]]) -> list[Tensor]:
+    sums = []
+    for xs, ys in zip(ins, outs):
+        total = xs[0]
+        for x in xs[1:]:
+            total = total + x
+        for j, y in enumerate(ys):
+            y.copy_(total * (j + 1))
+        if not ys:  # a reading pass (statistics, norms): reduce what was read
+            sums.append(total.sum())
+    return sums
+
+
 def make_params(seed: int = 0, shapes: Iterable[tuple[int, ...]] = SHAPES) -> list[Tensor]:
     """Fresh parameters (float32, CPU) with random gradients, the same for a given seed."""
     gen = torch.Generator().manual_seed(seed)
@@ -74,7 +166,7 @@ def make_params(seed: int = 0, shapes: Iterable[tuple[int, ...]] = SHAPES) -> li
     return params
 
 
-def _time_steps(opt: torch.optim.Optimizer, steps: int) -> list[float]:
+def _time_steps(opt: Any, steps: int) -> list[float]:
     out = []
     for _ in range(steps):
         start = time.perf_counter()
@@ -89,7 +181,7 @@ def run_case(
     """Time one case: contenders take turns for ``rounds`` rounds of ``steps`` steps."""
     label, ours, flavours = case
     torch.set_num_threads(threads)
-    contenders: dict[str, torch.optim.Optimizer] = {"ours": ours(make_params())}
+    contenders: dict[str, Any] = {"ours": ours(make_params())}
     for name, factory in flavours.items():
         contenders[name] = factory(make_params())
     times: dict[str, list[float]] = {name: [] for name in contenders}

@@ -9,8 +9,19 @@ step. Lamb has no torch twin.
 from __future__ import annotations
 
 import torch
+from _harness import compiled_case, limit_case
 
 from waferopt.adam import Adam, Adamax, AdamW, Lamb, NAdam, RAdam
+
+try:
+    import pytorch_optimizer as pto
+except ImportError:  # installed by `nox -s bench`; without it, its rows are left out
+    pto = None
+
+
+def _pto_lamb(foreach: bool):
+    """pytorch_optimizer's Lamb at our settings (no pre-norm), one of its two flavours."""
+    return lambda ps: pto.Lamb(ps, lr=1e-3, weight_decay=1e-2, eps=1e-6, foreach=foreach)
 
 
 def _flavours(cls, fused: bool = False, **kw):
@@ -56,6 +67,29 @@ CASES = [
     (
         "Lamb",
         lambda ps: Lamb(ps, lr=1e-3, weight_decay=1e-2),
-        {},
+        (
+            {
+                "pytorch_optimizer foreach": _pto_lamb(True),
+                "pytorch_optimizer forloop": _pto_lamb(False),
+            }
+            if pto is not None
+            else {}
+        ),
     ),
 ]
+for _label, _ours, _theirs in [
+    ("Adam", Adam, torch.optim.Adam),
+    ("AdamW", AdamW, torch.optim.AdamW),
+    ("NAdam", NAdam, torch.optim.NAdam),
+    ("RAdam", RAdam, torch.optim.RAdam),
+    ("Adamax", Adamax, torch.optim.Adamax),
+]:
+    _kw = {"lr": 1e-3, "eps": 1e-6, "weight_decay": 1e-4}
+    CASES += compiled_case(
+        _label,
+        lambda ps, c=_ours, kw=_kw: c(ps, **kw),
+        {"torch": lambda ps, c=_theirs, kw=_kw: c(ps, **kw)},
+    )
+# Lamb: a first pass reads p, g, m, v and writes m, v (and takes the norms); a second
+# reads p, m, v and writes p.
+CASES += limit_case("Lamb", lambda ps: Lamb(ps, lr=1e-3, weight_decay=1e-2), [(4, 2), (3, 1)])

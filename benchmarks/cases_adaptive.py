@@ -9,6 +9,7 @@ variant) and ``torch.optim.Adam`` (foreach) are yardsticks.
 from __future__ import annotations
 
 import torch
+from _harness import compiled_case, limit_case
 
 from waferopt.adaptive import Adadelta, Adafactor, Adagrad, RMSprop
 
@@ -78,3 +79,22 @@ CASES = [
         },
     ),
 ]
+CASES += compiled_case(
+    "Adagrad",
+    lambda ps: Adagrad(ps, lr=1e-2, eps=1e-10),
+    {"torch": lambda ps: torch.optim.Adagrad(ps, lr=1e-2, eps=1e-10)},
+)
+CASES += compiled_case(
+    "Adadelta",
+    lambda ps: Adadelta(ps, lr=1.0, weight_decay=1e-4),
+    {"torch": lambda ps: torch.optim.Adadelta(ps, lr=1.0, weight_decay=1e-4)},
+)
+CASES += compiled_case(
+    "RMSprop",
+    lambda ps: RMSprop(ps, lr=1e-2),
+    {"torch": lambda ps: torch.optim.RMSprop(ps, lr=1e-2)},
+)
+# Adafactor (factored matrices): a first pass reads p, g and writes the update's square
+# into the row and column statistics (small); a second reads p, g and writes p. Vectors
+# keep a full second moment: counted as for the matrices (a floor, not an exact figure).
+CASES += limit_case("Adafactor", lambda ps: Adafactor(ps, lr=1e-2), [(2, 0), (2, 1)])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+from _harness import compiled_case
 
 from waferopt.sgd import ASGD, SGD
 
@@ -34,3 +35,13 @@ CASES = [
         },
     ),
 ]
+CASES += compiled_case(
+    "SGD momentum=0.9",
+    lambda ps: SGD(ps, lr=1e-2, momentum=0.9, weight_decay=1e-4),
+    {"torch": lambda ps: torch.optim.SGD(ps, lr=1e-2, momentum=0.9, weight_decay=1e-4)},
+)
+CASES += compiled_case(
+    "ASGD",
+    lambda ps: ASGD(ps, lr=1e-2, t0=10),
+    {"torch": lambda ps: torch.optim.ASGD(ps, lr=1e-2, t0=10)},
+)

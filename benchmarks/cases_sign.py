@@ -7,8 +7,14 @@ torch twin: ``torch.optim.Adam`` (foreach) is the yardstick.
 from __future__ import annotations
 
 import torch
+from _harness import limit_case
 
 from waferopt.sign import Lion, Rprop
+
+try:
+    import pytorch_optimizer as pto
+except ImportError:  # installed by `nox -s bench`; without it, its rows are left out
+    pto = None
 
 CASES = [
     (
@@ -24,6 +30,20 @@ CASES = [
         lambda ps: Lion(ps, lr=1e-4, weight_decay=0.1),
         {
             "Adam foreach (yardstick)": lambda ps: torch.optim.Adam(ps, lr=1e-3, foreach=True),
+            **(
+                {
+                    "pytorch_optimizer foreach": lambda ps: pto.Lion(
+                        ps, lr=1e-4, weight_decay=0.1, foreach=True
+                    ),
+                    "pytorch_optimizer forloop": lambda ps: pto.Lion(
+                        ps, lr=1e-4, weight_decay=0.1, foreach=False
+                    ),
+                }
+                if pto is not None
+                else {}
+            ),
         },
     ),
 ]
+# Lion: one pass reads p, g, m and writes p, m.
+CASES += limit_case("Lion", lambda ps: Lion(ps, lr=1e-4, weight_decay=0.1), [(3, 2)])
