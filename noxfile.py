@@ -53,7 +53,7 @@ def constraints(session: nox.Session, torch: str) -> str:
     return str(path)
 
 
-TEST_TOOLS = ("pytest>=8", "pyyaml>=6", "numpy", "tqdm", "matplotlib")
+TEST_TOOLS = ("pytest>=8", "pyyaml>=6", "numpy", "tqdm", "matplotlib", "hypothesis>=6")
 REFERENCES = ("schedulefree", "prodigyopt", "pytorch_optimizer")
 """Reference implementations that waferopt-modern's trajectory tests (and its bench rows)
 compare against: installed into the session only, never a package dependency."""
