@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ._version import __version__
 from .authoring import DeclaredOptimizer, Hyperparameter, StateSpec
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .optimizer import Optimizer
 from .plugins import (
     ENTRY_POINT_GROUP,
@@ -40,6 +41,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "PROJECT_NAME",
     "Arg",
+    "CheckpointError",
     "DeclaredOptimizer",
     "HookSpecs",
     "Hyperparameter",
@@ -61,8 +63,10 @@ __all__ = [
     "group_matches",
     "hookimpl",
     "hookspec",
+    "load_checkpoint",
     "normalize_tags",
     "parse_group_key",
     "read_group_value",
+    "save_checkpoint",
     "write_group_value",
 ]
