@@ -51,6 +51,7 @@ def test_save_replaces_whole_or_not_at_all(tmp_path, monkeypatch):
 CORRUPTIONS = {
     "truncated to half": lambda data: data[: len(data) // 2],
     "last bytes cut": lambda data: data[:-10],
+    "last 20 bytes cut": lambda data: data[:-20],
     "empty": lambda data: b"",
     "bytes flipped": lambda data: data[:200] + bytes(b ^ 0xFF for b in data[200:400]) + data[400:],
     "not a checkpoint": lambda data: b"hello world " * 20,
@@ -74,6 +75,7 @@ def test_unreadable_checkpoint_is_one_clear_error(tmp_path, kind, source):
     expected = {
         "truncated to half": "truncated or corrupted",
         "last bytes cut": "truncated or corrupted",
+        "last 20 bytes cut": "truncated or corrupted",
         "bytes flipped": "truncated or corrupted",
         "empty": "empty",
         "not a checkpoint": "not written by torch.save",

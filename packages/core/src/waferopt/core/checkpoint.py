@@ -85,17 +85,18 @@ def load_checkpoint(
             not a ``torch.save`` file, or holds objects ``weights_only`` refuses.
         OSError: the file cannot be opened (missing, a folder, no permission).
     """
-    name = os.fspath(f) if isinstance(f, (str, os.PathLike)) else getattr(f, "name", "<file>")
-    start = None if isinstance(f, (str, os.PathLike)) else _tell(f)
+    if isinstance(f, (str, os.PathLike)):
+        with open(f, "rb") as handle:  # a missing file is the OS's error, as for open()
+            return load_checkpoint(handle, map_location, weights_only=weights_only)
+    name = getattr(f, "name", "<file>")
+    start = _tell(f)
     try:
         return torch.load(f, map_location=map_location, weights_only=weights_only)
-    except OSError:
-        raise
-    except Exception as exc:  # every reader's own way of failing
+    except Exception as exc:  # every reader's own way of failing, OSError included
         problem = _diagnose(f, start, exc)
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "no message"
         raise CheckpointError(
-            f"cannot load the checkpoint {name!s}: {problem} ({type(exc).__name__}: {detail})",
+            f"cannot load the checkpoint {name}: {problem} ({type(exc).__name__}: {detail})",
             exc,
         ) from None
 
@@ -110,9 +111,6 @@ def _tell(f: Any) -> int | None:
 def _head(f: Any, start: int | None) -> bytes | None:
     """The first bytes of the checkpoint, or None if they cannot be read again."""
     try:
-        if isinstance(f, (str, os.PathLike)):
-            with open(f, "rb") as handle:
-                return handle.read(len(_ZIP_MAGIC))
         if start is None:
             return None
         f.seek(start)
