@@ -351,6 +351,33 @@ def test_build_property(data, classes):
     check_build(case, classes)
 
 
+# ---------------------------------------------------------------------------- params
+BAD_PARAMS = {
+    "empty": lambda m: [],
+    "a number": lambda m: 5,
+    "None": lambda m: None,
+    "a tensor": lambda m: m.weight,
+    "text": lambda m: "weights",
+    "numbers": lambda m: [1, 2],
+    "a group without params": lambda m: [{"params": [m.weight]}, {"lr": 0.1}],
+    "a group of a number": lambda m: [{"params": 5}],
+}
+
+
+@pytest.mark.parametrize("name", _fuzz.FIRST_PARTY)
+@pytest.mark.parametrize("kind", sorted(BAD_PARAMS))
+def test_bad_params_are_named(name, kind):
+    """``params`` that is not an iterable of tensors or of groups with ``params``: a
+    ValueError/TypeError about params, and the groups given are not changed."""
+    model = torch.nn.Linear(3, 2)
+    params = BAD_PARAMS[kind](model)
+    frozen = copy.copy(params) if isinstance(params, list) else params
+    with pytest.raises((ValueError, TypeError), match="param"):
+        optim.configure_optimizer(name, params, lr=0.01)
+    if isinstance(params, list):
+        assert params == frozen
+
+
 # ---------------------------------------------------------------------------- known gaps
 def _gap_case(name: str, key: str, kind: str) -> tuple[str, Case]:
     """The smallest configuration with the fault ``(name, key, kind)`` planted."""

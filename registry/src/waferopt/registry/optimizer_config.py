@@ -17,7 +17,12 @@ from ._normalize import coerce_number, coerce_numbers, translate_deprecated
 from .discovery import get_registry
 from .errors import ConfigError
 
-__all__ = ["TRAINER_KEYS", "configure_optimizer", "configure_optimizer_params"]
+__all__ = [
+    "TRAINER_KEYS",
+    "OptimizerTypeError",
+    "configure_optimizer",
+    "configure_optimizer_params",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +42,16 @@ TRAINER_KEYS = frozenset(
     }
 )
 """Keys of a Model Zoo ``optimizer:`` block meant for the trainer, not the optimizer."""
+
+
+class OptimizerTypeError(RuntimeError, TypeError):
+    """An optimizer constructor's ``TypeError`` (``params`` that is not an iterable of
+    tensors or of param-group dicts, a value of the wrong type), raised by
+    :func:`configure_optimizer` as ``"Failed to configure X optimizer: ..."``.
+
+    A ``RuntimeError`` as Cerebras raises it, and still a ``TypeError``, as it is one.
+    """
+
 
 _RENAMED = {"weight_decay_rate": "weight_decay"}
 _PAIRS = {
@@ -203,11 +218,38 @@ def configure_optimizer(
         'SGD'
 
     See :func:`configure_optimizer_params` for how arguments are chosen. A
-    ``TypeError`` from the constructor is re-raised as ``RuntimeError`` naming the
-    optimizer; a ``ValueError`` (a bad value) propagates as is.
+    ``TypeError`` from the constructor is re-raised as :class:`OptimizerTypeError`
+    (a ``RuntimeError``, as in Cerebras, and a ``TypeError``) naming the optimizer;
+    a ``ValueError`` (a bad value) propagates as is. A param-group dict without
+    ``params`` is a ``ConfigError`` naming it (``params[1]``). Neither ``params``
+    nor ``kwargs`` is changed.
     """
     cls, cls_kwargs = configure_optimizer_params(optimizer_type, kwargs)
+    if not isinstance(params, Iterable):
+        raise OptimizerTypeError(
+            f"Failed to configure {cls.__name__} optimizer: params must be an iterable of "
+            f"tensors or of param-group dicts, got {type(params).__name__}"
+        )
+    if not isinstance(params, (torch.Tensor, str, bytes, Mapping)):
+        params = list(params)  # once: a generator is read here, not twice
+        for index, item in enumerate(params):
+            if not isinstance(item, Mapping):
+                continue
+            if "params" not in item:
+                raise ConfigError(
+                    "a param group needs a 'params' key (the tensors it holds), got keys "
+                    f"{sorted(map(str, item))}",
+                    f"params[{index}]",
+                )
+            group_params = item["params"]
+            if isinstance(group_params, (str, bytes, Mapping)) or not isinstance(
+                group_params, (torch.Tensor, Iterable)
+            ):
+                raise OptimizerTypeError(
+                    f"Failed to configure {cls.__name__} optimizer: params[{index}].params must "
+                    f"be a tensor or an iterable of tensors, got {type(group_params).__name__}"
+                )
     try:
         return cls(params, **cls_kwargs)
     except TypeError as exc:
-        raise RuntimeError(f"Failed to configure {cls.__name__} optimizer: {exc}") from exc
+        raise OptimizerTypeError(f"Failed to configure {cls.__name__} optimizer: {exc}") from exc
