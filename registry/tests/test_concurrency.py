@@ -86,41 +86,54 @@ def test_process_registry_is_one_object_discovered_once(monkeypatch):
 
 
 # ---------------------------------------------------------------------------- stepping
-def _run(name: str, seed: int, steps: int, barrier: threading.Barrier | None = None):
-    """A tiny model trained ``steps`` steps with its optimizer and an LR schedule;
-    with a barrier, every step waits for the other thread (to interleave them)."""
-    torch.manual_seed(seed)
-    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3))
-    optimizer = optim.configure_optimizer(name, model.parameters(), lr=0.01)
-    scheduler = optim.configure_lr_scheduler(
-        optimizer,
-        {
-            "scheduler": "CosineDecay",
-            "initial_learning_rate": 0.01,
-            "end_learning_rate": 0.0,
-            "total_iters": steps,
-        },
-    )
-    for step in range(steps):
-        if barrier is not None:
-            barrier.wait()
-        generator = torch.Generator().manual_seed(seed * 1000 + step)
-        x = torch.randn(6, 4, generator=generator)
-        optimizer.zero_grad()
-        model(x).square().mean().backward()
-        optimizer.step()
-        scheduler.step()
-    return [p.detach().clone() for p in model.parameters()], optimizer.state_dict()
+class _Training:
+    """A tiny model with its optimizer and an LR schedule. Built in the main thread:
+    model initialisation draws from torch's global generator, which threads share."""
+
+    def __init__(self, name: str, seed: int, steps: int) -> None:
+        torch.manual_seed(seed)
+        self.seed, self.steps = seed, steps
+        self.model = torch.nn.Sequential(
+            torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3)
+        )
+        self.optimizer = optim.configure_optimizer(name, self.model.parameters(), lr=0.01)
+        self.scheduler = optim.configure_lr_scheduler(
+            self.optimizer,
+            {
+                "scheduler": "CosineDecay",
+                "initial_learning_rate": 0.01,
+                "end_learning_rate": 0.0,
+                "total_iters": steps,
+            },
+        )
+
+    def run(self, barrier: threading.Barrier | None = None) -> tuple[list[torch.Tensor], dict]:
+        """Train; with a barrier, every step waits for the other thread (interleaving)."""
+        for step in range(self.steps):
+            if barrier is not None:
+                barrier.wait()
+            generator = torch.Generator().manual_seed(self.seed * 1000 + step)
+            x = torch.randn(6, 4, generator=generator)
+            self.optimizer.zero_grad()
+            self.model(x).square().mean().backward()
+            self.optimizer.step()
+            self.scheduler.step()
+        return [p.detach().clone() for p in self.model.parameters()], self.optimizer.state_dict()
+
+
+def _alone_and_together(names: tuple[str, str], steps: int = 12) -> tuple[list, list]:
+    alone = [_Training(name, seed, steps).run() for seed, name in enumerate(names, start=1)]
+    trainings = [_Training(name, seed, steps) for seed, name in enumerate(names, start=1)]
+    barrier = threading.Barrier(2)
+    together = _in_threads(2, lambda i: trainings[i].run(barrier))
+    return alone, together
 
 
 @pytest.mark.parametrize("name", FIRST_PARTY)
 def test_two_optimizers_in_two_threads_do_not_interfere(name):
     """Two instances of one optimizer class, each on its own model, stepping in two
     threads in lockstep, end exactly where each would alone."""
-    steps = 12
-    alone = [_run(name, seed, steps) for seed in (1, 2)]
-    barrier = threading.Barrier(2)
-    together = _in_threads(2, lambda i: _run(name, i + 1, steps, barrier))
+    alone, together = _alone_and_together((name, name))
     for (params_a, state_a), (params_b, state_b) in zip(alone, together):
         assert all(torch.equal(a, b) for a, b in zip(params_a, params_b))
         assert same(state_a, state_b)
@@ -128,9 +141,7 @@ def test_two_optimizers_in_two_threads_do_not_interfere(name):
 
 def test_two_different_optimizers_in_two_threads_do_not_interfere():
     """AdamW and SGD in two threads (different families) end as they would alone."""
-    steps = 12
-    alone = [_run("AdamW", 1, steps), _run("SGD", 2, steps)]
-    barrier = threading.Barrier(2)
-    together = _in_threads(2, lambda i: _run(("AdamW", "SGD")[i], i + 1, steps, barrier))
-    for (params_a, _), (params_b, _) in zip(alone, together):
+    alone, together = _alone_and_together(("AdamW", "SGD"))
+    for (params_a, state_a), (params_b, state_b) in zip(alone, together):
         assert all(torch.equal(a, b) for a, b in zip(params_a, params_b))
+        assert same(state_a, state_b)
