@@ -231,8 +231,9 @@ def configure_optimizer(
             f"tensors or of param-group dicts, got {type(params).__name__}"
         )
     if not isinstance(params, (torch.Tensor, str, bytes, Mapping)):
-        params = list(params)  # once: a generator is read here, not twice
-        for index, item in enumerate(params):
+        items: list[Any] = list(params)  # once: a generator is read here, not twice
+        params = items
+        for index, item in enumerate(items):
             if not isinstance(item, Mapping):
                 continue
             if "params" not in item:
