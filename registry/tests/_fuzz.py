@@ -429,6 +429,7 @@ def schedule_faults(shape: str) -> list[tuple[str, str, Any]]:
     value = next(
         a for a in ("initial_val", "val", "base_val", "vals") if a in _SIGNATURE_HINTS[shape]
     )
+    value_divided = shape == "InverseSquareRootDecay"
     if value == "vals":
         faults += [("text", "vals", ["fast", 0.1]), ("missing", "vals", None)]
     else:
@@ -439,7 +440,8 @@ def schedule_faults(shape: str) -> list[tuple[str, str, Any]]:
             ("nan", value, math.nan),
             ("inf", value, math.inf),
             ("negative-value", value, -0.5),
-            ("float32-overflow", value, TOO_BIG_FOR_FLOAT32),
+            # InverseSquareRootDecay divides by sqrt(warmup_steps) >= 1 from step 0 on
+            ("float32-overflow", value, TOO_BIG_FOR_FLOAT32 * (1e2 if value_divided else 1)),
         ]
     return faults
 
@@ -541,7 +543,10 @@ def lr_case(draw: Callable, faults_left_out: set, allow_fault: bool = True) -> C
     return Case(config, fault, {"form": form})
 
 
-BINDING_KEYS = {"lr": "lr", "wd": "weight_decay"}
+def gap_name(class_name: str, key: str | None) -> str:
+    """The known-gaps name of a scheduler class: ``"ConstantScheduler[momentum]"`` for a
+    generic scheduler driving a key other than lr and weight_decay."""
+    return class_name if key in (None, "lr", "weight_decay") else f"{class_name}[{key}]"
 
 
 @st.composite
@@ -614,7 +619,7 @@ def named_case(
     candidates = [
         f
         for f in schedule_faults(shape)
-        if (leaf_name, arg_name(f[1], binding), f[0]) not in faults_left_out
+        if (gap_name(leaf_name, key), arg_name(f[1], binding), f[0]) not in faults_left_out
         and not (f[0] == "missing" and form == "chained" and index > 0)
     ]
     if roll == 0 and candidates:

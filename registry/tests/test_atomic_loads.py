@@ -302,21 +302,10 @@ def _bad_scheduler_states(kind: str) -> dict[str, tuple[Callable[[dict], Any], s
     return bad
 
 
-SCHEDULER_GAPS: dict[tuple[str, str], str] = {}
-for _kind in SCHEDULERS:
-    SCHEDULER_GAPS[(_kind, "tags-match-no-group")] = (
-        SCHEDULER_LOAD + " (tags that match no group are set before the ValueError)"
-    )
-    SCHEDULER_GAPS[(_kind, "negative-last-epoch")] = (
-        SCHEDULER_LOAD + " (last_epoch < -1 is accepted)"
-    )
-    SCHEDULER_GAPS[(_kind, "wrong-type-of-a-value")] = (
-        SCHEDULER_LOAD + " (a saved argument is set without the constructor's checks)"
-    )
-for _kind in ("SequentialLR", "ChainedLR"):
-    SCHEDULER_GAPS[(_kind, "child-does-not-fit")] = (
-        SCHEDULER_LOAD + " (the children before the one that does not fit are loaded)"
-    )
+SCHEDULER_GAPS: dict[tuple[str, str], str] = {
+    (kind, "negative-last-epoch"): SCHEDULER_LOAD + " (last_epoch < -1 is accepted)"
+    for kind in SCHEDULERS
+}
 
 
 def _scheduler_cases() -> list[Any]:

@@ -52,7 +52,6 @@ SETTINGS = settings(
 STEPS = 3
 
 ISSUE_OPT = "issue 11.1 (issue-9 helper): the optimizer's constructor must reject this value"
-ISSUE_SCHED = "issue 11.1 (issue-10 helper): the scheduler's constructor must reject this value"
 
 KNOWN_GAPS: dict[tuple[str, str, str], str] = {}
 """``(class name, argument, fault kind)`` -> reason, for faults accepted today whose fix
@@ -70,21 +69,16 @@ def _known_gaps() -> None:
         for kind in ("negative", "nan", "inf", "text", "mapping"):
             if (key, kind) != ("decay_rate", "negative"):
                 KNOWN_GAPS[(name, key, kind)] = ISSUE_OPT + f" ({key} is not checked at all)"
+    # Every scheduler fault on lr and weight_decay is rejected since the schedulers'
+    # redesign (issue 10); the bounds of other keys are not yet.
     for shape in _fuzz.SHAPES:
-        for binding in ("lr", "wd", "generic"):
-            for kind, arg, _ in _fuzz.schedule_faults(shape):
-                if kind in ("negative-value", "float32-overflow"):
-                    KNOWN_GAPS[
-                        (_fuzz.class_name(shape, binding), _fuzz.arg_name(arg, binding), kind)
-                    ] = ISSUE_SCHED + (
-                        " (a negative lr / weight decay)"
-                        if kind == "negative-value"
-                        else " (not finite in float32)"
-                    )
-    KNOWN_GAPS[("PiecewiseConstantLR", "learning_rates", "text")] = (
-        "issue 11.2 (issue-10 helper): the error names the generic argument 'vals[0]', not "
-        "'learning_rates', so configure_* cannot locate it"
-    )
+        for kind, arg, _ in _fuzz.schedule_faults(shape):
+            if kind == "negative-value":
+                name = _fuzz.gap_name(_fuzz.class_name(shape, "generic"), "momentum")
+                KNOWN_GAPS[(name, arg, kind)] = (
+                    "issue 11.1 (issue-10 helper): a schedule of 'momentum' must keep to the "
+                    "bounds the optimizer declares ([0, 1)); a negative momentum is accepted"
+                )
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -386,6 +380,8 @@ def _gap_case(name: str, key: str, kind: str) -> tuple[str, Case]:
         kwargs = {"lr": 0.01} if key != "lr" else {}
         kwargs[key] = bad
         return "optimizer", Case((name, kwargs), Fault(kind, key, (key,)), {"name": name})
+    name, _, key_suffix = name.partition("[")
+    group_key = key_suffix.rstrip("]") or "lr"
     for shape in _fuzz.SHAPES:
         for binding in ("lr", "wd", "generic"):
             if _fuzz.class_name(shape, binding) != name:
@@ -395,7 +391,7 @@ def _gap_case(name: str, key: str, kind: str) -> tuple[str, Case]:
                     continue
                 args = {_fuzz.arg_name(k, binding): v for k, v in _fuzz.example_args(shape).items()}
                 if binding == "generic":
-                    args = {"param_group_key": "lr", **args}
+                    args = {"param_group_key": group_key, **args}
                 _fuzz.plant(args, key, bad)
                 return "scheduler", Case({name: args}, Fault(kind, key, (name, key)))
     raise AssertionError((name, key, kind))
