@@ -372,6 +372,21 @@ def test_bad_params_are_named(name, kind):
         assert params == frozen
 
 
+GROUP_VALUES = {"text lr": ("lr", "fast"), "negative lr": ("lr", -0.1), "nan lr": ("lr", math.nan)}
+
+
+@pytest.mark.parametrize("name", _fuzz.FIRST_PARTY)
+@pytest.mark.parametrize("kind", sorted(GROUP_VALUES))
+def test_bad_value_in_a_param_group_is_named(name, kind):
+    """A bad hyperparameter given in one param group (not as a default) is rejected like
+    a default one: a ValueError/TypeError naming the key."""
+    key, bad = GROUP_VALUES[kind]
+    model = torch.nn.Linear(3, 2)
+    groups = [{"params": [model.weight]}, {"params": [model.bias], key: bad}]
+    with pytest.raises((ValueError, TypeError), match=key):
+        optim.configure_optimizer(name, groups, lr=0.01)
+
+
 # ---------------------------------------------------------------------------- known gaps
 def _gap_case(name: str, key: str, kind: str) -> tuple[str, Case]:
     """The smallest configuration with the fault ``(name, key, kind)`` planted."""
