@@ -247,3 +247,31 @@ def test_check_state_dict_raises_what_load_raises_and_changes_nothing(state, mat
     assert float(o.param_groups[0]["lr"]) == before
     assert int(s._check_state_dict({"last_epoch": torch.tensor(7)})) == 7
     assert s.last_epoch.item() == 1
+
+
+class Tracked(CosineLR):
+    """A scheduler written the spec's way with a private attribute of its own."""
+
+    def __init__(self, optimizer, *args, **kwargs):
+        self._private_cache = {"built": True}
+        super().__init__(optimizer, *args, **kwargs)
+
+
+def test_state_dict_holds_public_attributes_and_step_keys_only():
+    """A class written the spec's way saves its public attributes and the spec's step
+    keys; private attributes are not checkpoint format."""
+    s = Tracked(opt(), 1.0, 0.0, 10)
+    state = s.state_dict()
+    assert {"initial", "final", "total_iters", "last_epoch", "_last_value"} <= set(state)
+    assert "_private_cache" not in state and "optimizer" not in state
+
+
+def test_first_release_checkpoint_of_a_spec_style_class_loads():
+    """The first release saved every attribute: a private one the class has is ignored
+    on load, an attribute the class does not have is still an error."""
+    s = Tracked(opt(), 1.0, 0.0, 10)
+    old = {**s.state_dict(), "_private_cache": {"built": False}, "last_epoch": torch.tensor(4)}
+    s.load_state_dict(old)
+    assert int(s.last_epoch) == 4 and s._private_cache == {"built": True}
+    with pytest.raises(ValueError, match="_no_such"):
+        s.load_state_dict({**old, "_no_such": 1})

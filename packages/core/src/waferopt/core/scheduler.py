@@ -617,7 +617,12 @@ class Scheduler(abc.ABC):
                 f"{type(self).__name__}.load_state_dict: expected a dict with 'last_epoch'"
             )
         known = {*self.state_keys, *self.hyperparameter_names()}
-        unknown = sorted(map(str, set(state_dict) - known))
+        # The first release saved every attribute: a private one this instance has is an
+        # old checkpoint's, and is ignored (never set).
+        legacy = {
+            k for k in state_dict if isinstance(k, str) and k.startswith("_") and k in self.__dict__
+        }
+        unknown = sorted(map(str, set(state_dict) - known - legacy))
         if unknown:
             raise ValueError(
                 f"{type(self).__name__}.load_state_dict: unknown keys {unknown}; "
