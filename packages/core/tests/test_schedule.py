@@ -209,3 +209,13 @@ def test_classes_are_made_once():
     with pytest.raises(RuntimeError, match="exist already"):
         HALF_COSINE.classes(__name__)
     assert HALF_COSINE.bindings == (HalfCosineLR, HalfCosineWD, HalfCosineScheduler)
+
+
+def test_module_doctest_runs():
+    """The example of waferopt.core.schedule's docstring (a complete schedule) runs."""
+    import doctest
+
+    import waferopt.core.schedule as module
+
+    result = doctest.testmod(module, verbose=False)
+    assert result.attempted > 0 and result.failed == 0

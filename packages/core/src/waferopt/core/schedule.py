@@ -37,15 +37,19 @@ Example (a complete third-party schedule; see ``docs/contributing/schedules.md``
     ...     summary="Half a cosine from the initial value to 0.",
     ...     args=[
     ...         Arg("initial_val", checks.number(non_negative=True), param="initial",
-    ...             lr_name="initial_learning_rate", doc="the value at step 0."),
-    ...         Arg("total_iters", checks.integer(minimum=1), doc="the length of the decay."),
+    ...             lr_name="initial_learning_rate", doc="the value at step 0.",
+    ...             annotation="float"),
+    ...         Arg("total_iters", checks.integer(minimum=1), doc="the length of the decay.",
+    ...             annotation="int"),
     ...     ],
     ...     total_iters="total_iters",
     ... )
     >>> HalfCosineLR, HalfCosineWD, HalfCosineScheduler = HALF_COSINE.classes(__name__)
     >>> import inspect
-    >>> str(inspect.signature(HalfCosineLR))
-    '(optimizer: Optimizer, initial_learning_rate: float, total_iters: int, param_group_tags: Any = None) -> None'
+    >>> list(inspect.signature(HalfCosineLR).parameters)
+    ['optimizer', 'initial_learning_rate', 'total_iters', 'param_group_tags']
+    >>> inspect.signature(HalfCosineWD).parameters["initial_val"].annotation
+    <class 'float'>
     >>> half_cosine(50.0, 1.0, 100) == half_cosine(50, 1.0, 100)
     True
 """
@@ -363,7 +367,8 @@ class Arg:
         param: the formula's parameter name, when it differs from ``name``.
         lr_name: the name in the LR class (``initial_learning_rate``), when it differs.
         doc: one line for the Args section of the generated docstrings.
-        annotation: the type shown in the signature (a string).
+        annotation: the type shown in the signature, as source text evaluated when the
+            class is made (``"float"``, ``"int | None"``, ``"Sequence[int]"``, ``"Any"``).
         tensor: for a list argument the formula indexes: the dtype of the tensor it
             becomes on the traced path (``torch.int64`` for steps, ``"compute"`` for
             values); ``None`` otherwise.
@@ -698,9 +703,13 @@ def _bind(
         "_construct": _construct,
         "Optimizer": Optimizer,
         "Any": Any,
+        "Sequence": Sequence,
+        "Callable": Callable,
         **defaults,
     }
-    exec(compile("from __future__ import annotations\n" + source, f"<{name}>", "exec"), namespace)
+    # dont_inherit: this module's `from __future__ import annotations` would turn the
+    # annotations into strings.
+    exec(compile(source, f"<{name}>", "exec", dont_inherit=True), namespace)
     init = namespace["__init__"]
     init.__qualname__ = f"{name}.__init__"
     init.__module__ = module
