@@ -24,8 +24,10 @@ from torch import nn
 
 
 def wrap(model: nn.Module, mode: str, world: int, reshard: bool = True) -> nn.Module:
-    """The model as ``mode`` runs it: ``ddp``, ``fsdp`` (FSDP2, per layer and root) or
-    ``zero`` (DDP; the optimizer is wrapped instead)."""
+    """The model as ``mode`` runs it: ``ddp``, ``fsdp`` (FSDP2, per layer and root),
+    ``zero`` (DDP; the optimizer is wrapped instead) or ``plain`` (as is)."""
+    if mode == "plain":
+        return model
     if mode in ("ddp", "zero"):
         from torch.nn.parallel import DistributedDataParallel as DDP
 
@@ -185,4 +187,86 @@ def helpers_job(rank: int, world: int) -> dict[str, Any]:
         out["partial"] = "accepted"
     except ValueError as exc:
         out["partial"] = str(exc)
+    return out
+
+
+# ---------------------------------------------------------------- distributed checkpoints
+def _checkpoint_state(model: nn.Module, opt: Any, sched: Any) -> dict[str, Any]:
+    from torch.distributed.checkpoint.state_dict import (
+        get_model_state_dict,
+        get_optimizer_state_dict,
+    )
+
+    return {
+        "model": get_model_state_dict(model),
+        "optim": get_optimizer_state_dict(model, opt),
+        "sched": sched.state_dict(),
+    }
+
+
+def save_checkpoint(path: str, model: nn.Module, opt: Any, sched: Any) -> None:
+    """Model, optimizer and scheduler through torch.distributed.checkpoint."""
+    import torch.distributed.checkpoint as dcp
+
+    dcp.save(_checkpoint_state(model, opt, sched), checkpoint_id=path)
+
+
+def load_checkpoint(path: str, model: nn.Module, opt: Any, sched: Any) -> None:
+    """The inverse of :func:`save_checkpoint`, resharded to this job's ranks."""
+    import torch.distributed.checkpoint as dcp
+    from torch.distributed.checkpoint.state_dict import (
+        set_model_state_dict,
+        set_optimizer_state_dict,
+    )
+
+    state = _checkpoint_state(model, opt, sched)
+    dcp.load(state, checkpoint_id=path)
+    set_model_state_dict(model, state["model"])
+    set_optimizer_state_dict(model, opt, state["optim"])
+    sched.load_state_dict(state["sched"])
+
+
+def dcp_job(
+    rank: int,
+    world: int,
+    mode: str,
+    names: list[str],
+    phases: list[tuple[str | None, str | None]],
+    split: int = 2,
+    steps: int = STEPS,
+) -> list[dict[str, Any]]:
+    """For each phase ``(load_from, save_to)`` and each optimizer: build the model
+    (``fsdp`` or ``plain``), then either load the checkpoint ``load_from/<name>`` and
+    take steps ``split..steps``, or take every step, saving ``save_to/<name>`` after
+    ``split`` of them. Returns, per phase, the whole params at the end per optimizer."""
+    out = []
+    for load_from, save_to in phases:
+        results: dict[str, Any] = {}
+        for name in names:
+            try:
+                model = make_model()
+                wrapped = wrap(model, "fsdp", world) if mode == "fsdp" else model
+                opt = make_optimizer(name, wrapped, mode)
+                train_mode(opt)
+                sched = make_scheduler(opt, name, steps)
+                start = 0
+                if load_from is not None:
+                    load_checkpoint(f"{load_from}/{name}", wrapped, opt, sched)
+                    start = split
+                data = batches(steps)
+                for i in range(start, steps):
+                    if save_to is not None and i == split:
+                        save_checkpoint(f"{save_to}/{name}", wrapped, opt, sched)
+                    opt.zero_grad()
+                    loss_fn(wrapped, shard_batch(data[i], rank, world)).backward()
+                    opt.step()
+                    sched.step()
+                results[name] = {"params": full_params(wrapped)}
+            except Exception as exc:
+                results[name] = {
+                    "error": f"{type(exc).__name__}: {exc}",
+                    "tb": traceback.format_exc(),
+                }
+            dist.barrier()
+        out.append(results)
     return out
