@@ -64,13 +64,23 @@ def _is_dtensor(t: Any) -> bool:
 
 
 def train_job(
-    rank: int, world: int, configs: list[tuple[str, bool]], names: list[str], steps: int = STEPS
+    rank: int,
+    world: int,
+    configs: list[tuple[str, bool]],
+    names: list[str],
+    compiled: tuple[str, ...] = (),
+    steps: int = STEPS,
 ) -> dict[tuple[str, bool], dict[str, Any]]:
-    """:func:`train` for each ``(mode, reshard_after_forward)`` of ``configs``."""
-    return {
+    """:func:`train` for each ``(mode, reshard_after_forward)`` of ``configs``, and
+    :func:`compile_job` for the ``compiled`` names (under the key ``("compile", True)``),
+    in one job (each job pays for starting its processes)."""
+    out = {
         (mode, reshard): train(rank, world, mode, names, reshard, steps)
         for mode, reshard in configs
     }
+    if compiled:
+        out[("compile", True)] = compile_job(rank, world, list(compiled), steps=steps)
+    return out
 
 
 def train(
@@ -270,3 +280,49 @@ def dcp_job(
             dist.barrier()
         out.append(results)
     return out
+
+
+# ---------------------------------------------------------------- torch.compile
+def compile_job(
+    rank: int, world: int, names: list[str], backend: str = "eager", steps: int = STEPS
+) -> dict[str, Any]:
+    """Under FSDP2, the optimizer step plus the scheduler step compiled with
+    ``fullgraph=True``: how many graphs Dynamo compiled over ``steps`` steps (1 means
+    it compiled once), and the whole params at the end (or the error)."""
+    import torch._dynamo
+
+    results: dict[str, Any] = {}
+    for name in names:
+        torch._dynamo.reset()
+        frames = [0]
+
+        def counting(gm: Any, example_inputs: Any, frames: list = frames) -> Any:
+            frames[0] += 1
+            if backend == "eager":
+                return gm.forward
+            from torch._dynamo.backends.registry import lookup_backend
+
+            return lookup_backend(backend)(gm, example_inputs)
+
+        try:
+            model = make_model()
+            wrapped = wrap(model, "fsdp", world)
+            opt = make_optimizer(name, wrapped, "fsdp")
+            train_mode(opt)
+            sched = make_scheduler(opt, name, steps)
+
+            @torch.compile(backend=counting, fullgraph=True)
+            def optimizer_step(opt: Any = opt, sched: Any = sched) -> None:
+                opt.step()
+                sched.step()
+
+            for batch in batches(steps):
+                opt.zero_grad()
+                loss_fn(wrapped, shard_batch(batch, rank, world)).backward()
+                optimizer_step()
+            results[name] = {"frames": frames[0], "params": full_params(wrapped)}
+        except Exception as exc:
+            results[name] = {"error": f"{type(exc).__name__}: {exc}", "tb": traceback.format_exc()}
+        dist.barrier()
+    torch._dynamo.reset()
+    return results

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import _jobs
 import pytest
 import torch
 from _harness import ATOL, RTOL, launch, once, train_single
-
-import _jobs
 
 NAMES = ["SGD", "AdamW", "Lamb", "Adafactor", "RMSprop", "Muon", "AdEMAMix"]
 """Momentum, bias-corrected moments with a host step, whole-tensor norms, factored

@@ -39,9 +39,14 @@ def known_limit(request: pytest.FixtureRequest, mode: str, name: str) -> None:
 CASES = [(world, mode, reshard) for world, cfgs in JOBS.items() for mode, reshard in cfgs]
 
 
+COMPILED = ("SGD", "AdamW", "Lamb", "Adafactor", "Muon")
+"""Compiled under FSDP2 (2 ranks): element-wise rules with and without a host step,
+whole-tensor norms and means (all-reduces inside the graph), a gathered matrix."""
+
+
 @once
 def job(world: int) -> list:
-    return launch(_jobs.train_job, world, JOBS[world], NAMES)
+    return launch(_jobs.train_job, world, JOBS[world], NAMES, COMPILED if world == 2 else ())
 
 
 @once
@@ -119,3 +124,17 @@ def test_fsdp_state_is_sharded(request: pytest.FixtureRequest, name: str) -> Non
             assert sharded == "True", entry
         if key in ("step", "eta", "mu", "beta1_power", "beta2_power", "mu_product"):
             assert sharded == "False", entry
+
+
+@pytest.mark.parametrize("name", COMPILED)
+def test_compiled_step_under_fsdp2_compiles_once(name: str) -> None:
+    """``torch.compile(fullgraph=True)`` of optimizer step + scheduler step under FSDP2
+    (2 ranks; Dynamo with the eager backend: inductor's C++ build is not needed to see
+    graph breaks and recompiles): one graph for 4 steps, same numbers as one process."""
+    expected, _ = reference(name, True)
+    for rank, per_rank in enumerate(job(2)):
+        got = per_rank[("compile", True)][name]
+        assert "error" not in got, f"rank {rank}: {got.get('tb')}"
+        assert got["frames"] == 1, f"rank {rank}: {got['frames']} graphs compiled"
+        for key, want in expected.items():
+            torch.testing.assert_close(got["params"][key], want, rtol=RTOL, atol=ATOL)

@@ -30,7 +30,6 @@ parameter is rejected with a ``ValueError``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -241,7 +240,10 @@ def means(
     out = []
     for i, (t, lk, ds) in enumerate(zip(tensors, like, dims)):
         if i in totals:
-            out.append(totals[i].div_(max(math.prod(lk.shape[d] for d in ds), 1)))
+            count = 1  # (a loop, not math.prod of a generator: Dynamo traces it)
+            for d in ds:
+                count *= lk.shape[d]
+            out.append(totals[i].div_(max(count, 1)))
         else:
             out.append(t.mean(dim=ds, keepdim=True))
     return out
