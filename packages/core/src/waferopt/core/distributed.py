@@ -78,11 +78,23 @@ def local_lists(tensorlists: Sequence[Sequence[Tensor]]) -> list[list[Tensor]]:
     """Parallel tensor lists with every DTensor replaced by its local shard.
 
     Returns the lists themselves (as lists) when none holds a DTensor, so the
-    single-process step pays one ``isinstance`` per tensor.
+    single-process step pays one ``isinstance`` per tensor. (Runs on every step:
+    written as flat comprehensions, no call per tensor but ``to_local``.)
     """
-    if DTensor is None or not any(has_dtensor(lst) for lst in tensorlists):
+    dtensor = DTensor
+    if dtensor is None or not any(isinstance(t, dtensor) for lst in tensorlists for t in lst):
         return [lst if isinstance(lst, list) else list(lst) for lst in tensorlists]
-    return [[local(t) for t in lst] for lst in tensorlists]
+    if torch.compiler.is_compiling() or torch.is_grad_enabled():
+        return [
+            [t.to_local() if isinstance(t, dtensor) else t for t in lst]  # type: ignore[attr-defined]
+            for lst in tensorlists
+        ]
+    # Eager, no grad (a step): the shard itself, which to_local() also returns there
+    # except for a Parameter, where it makes a new view on every call.
+    return [
+        [t._local_tensor if isinstance(t, dtensor) else t for t in lst]  # type: ignore[attr-defined]
+        for lst in tensorlists
+    ]
 
 
 # ---------------------------------------------------------------- how a tensor is cut
