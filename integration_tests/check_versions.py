@@ -3,8 +3,9 @@
 waferopt releases all its distributions together (lockstep versioning): each
 distribution's ``src/waferopt/<name>/_version.py`` (read by hatchling, the one
 place a dist's version is written) holds the same ``__version__``, every
-``waferopt-core`` requirement admits exactly that minor series, and every
-distribution ships the repository's LICENSE verbatim.
+``waferopt-core`` requirement admits exactly that minor series, every torch
+requirement is waferopt-core's, and every distribution ships the repository's
+LICENSE verbatim.
 
     python integration_tests/check_versions.py            # check (exit 1 on a mismatch)
     python integration_tests/check_versions.py --set 0.2.0  # bump every dist at once
@@ -32,6 +33,12 @@ DISTS = {
 }
 VERSION_RE = re.compile(r'^__version__ = "([^"]+)"$', re.M)
 CORE_PIN_RE = re.compile(r'"waferopt-core([^"]*)"')
+TORCH_REQ_RE = re.compile(r'"torch([<>=!~][^"]*)"')
+TORCH_ALSO = [
+    ROOT / "integration_tests" / "plugins" / "waferopt-example-plugin" / "pyproject.toml",
+    ROOT / "templates" / "family" / "pyproject.toml.tmpl",
+]
+"""Files outside DISTS that state the torch range too (the template new families copy)."""
 
 
 def version_file(dist: Path) -> Path:
@@ -70,6 +77,15 @@ def check() -> list[str]:
         copy = dist / "LICENSE"
         if not copy.is_file() or copy.read_text() != licence:
             problems.append(f"{name}: {copy} must be a copy of the repository's LICENSE")
+    # one torch range everywhere (the matrix tests its floor: docs/test-matrix.md)
+    core_torch = TORCH_REQ_RE.findall((DISTS["waferopt-core"] / "pyproject.toml").read_text())
+    for path in [d / "pyproject.toml" for d in DISTS.values()] + TORCH_ALSO:
+        for req in TORCH_REQ_RE.findall(path.read_text()) if path.is_file() else []:
+            if [req] != core_torch:
+                problems.append(
+                    f"{path.relative_to(ROOT)}: requires torch{req}, expected "
+                    f"torch{''.join(core_torch)} (waferopt-core's)"
+                )
     return problems
 
 
