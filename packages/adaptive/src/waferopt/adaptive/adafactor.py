@@ -8,11 +8,24 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from waferopt.core import DeclaredOptimizer, Hyperparameter, StateSpec, check_non_negative
+from waferopt.core import (
+    DeclaredOptimizer,
+    Hyperparameter,
+    StateSpec,
+    check_finite,
+    check_non_negative,
+)
 
 from .functional import LOW_PRECISION, adafactor
 
 __all__ = ["Adafactor"]
+
+
+def _check_decay_rate(name: str, value: Any) -> None:
+    """The exponent d of β2_t = 1 - t^d: a finite number <= 0 (d > 0 makes β2_t negative)."""
+    check_finite(name, value)
+    if float(value) > 0:
+        raise ValueError(f"Invalid {name} value: {value} (expected a number <= 0)")
 
 
 def _factored(p: Tensor) -> bool:
@@ -98,6 +111,7 @@ class Adafactor(DeclaredOptimizer):
     hyperparameters = (
         Hyperparameter("lr", check_non_negative),
         Hyperparameter("weight_decay", check_non_negative),
+        Hyperparameter("decay_rate", _check_decay_rate),
     )
     param_state = (
         StateSpec("exp_avg_sq_row", _zeros_shaped(lambda s: s[:-1]), applies=_factored),

@@ -31,6 +31,7 @@ from .scheduler import (
 )
 from .validation import (
     check_betas,
+    check_finite,
     check_non_negative,
     check_params_not_empty,
     check_sparse,
@@ -56,6 +57,7 @@ __all__ = [
     "WeightDecayScheduler",
     "__version__",
     "check_betas",
+    "check_finite",
     "check_non_negative",
     "check_params_not_empty",
     "check_sparse",

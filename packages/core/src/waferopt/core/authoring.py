@@ -204,6 +204,10 @@ class DeclaredOptimizer(Optimizer):
             label = hp.label or hp.name
             hp.check(f"{label} ({where})" if where else label, values[hp.name])
 
+    def check_saved_group(self, index: int, saved: Mapping[str, Any]) -> None:
+        """The declared checks, on group ``index`` of a state dict before it is loaded."""
+        self.check_hyperparameters(saved, f"param group {index} of the state dict")
+
     def state_specs(self, group: Mapping[str, Any]) -> list[StateSpec]:
         """The state entries the params of ``group`` keep (``step`` aside)."""
         return [s for s in self.param_state if s.when is None or s.when(group)]

@@ -205,11 +205,17 @@ class Optimizer(torch.optim.Optimizer, abc.ABC):
             result = pre_hook(self, state_dict)  # type: ignore[arg-type]
             if result is not None:
                 state_dict = result
+        _check_state_dict_layout(type(self).__name__, state_dict)
         state_dict = self.convert_state_dict(dict(state_dict))
         plan = self._plan_load(state_dict)
         self._apply_load(*plan)
         for post_hook in self._optimizer_load_state_dict_post_hooks.values():
             post_hook(self)
+
+    def check_saved_group(self, index: int, saved: Mapping[str, Any]) -> None:
+        """Check the hyperparameters of group ``index`` of a state dict before anything
+        is loaded (``ValueError``); the base class checks none, a
+        :class:`~waferopt.core.DeclaredOptimizer` runs its declared checks."""
 
     def _plan_load(
         self, state_dict: Mapping[str, Any]
@@ -225,6 +231,7 @@ class Optimizer(torch.optim.Optimizer, abc.ABC):
         group_plan: list[tuple[dict, dict]] = []
         state_plan: list[tuple[torch.Tensor, dict]] = []
         for gi, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
+            self.check_saved_group(gi, saved)
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError(
                     f"{cls}.load_state_dict: parameter group {gi} has {len(saved['params'])} "
@@ -299,3 +306,25 @@ def _is_number(value: Any) -> bool:
     if isinstance(value, torch.Tensor):
         return value.dim() == 0
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_state_dict_layout(cls: str, state_dict: Mapping[str, Any]) -> None:
+    """``ValueError`` unless ``state_dict`` has torch's layout: a ``state`` mapping and a
+    list of ``param_groups``, each a mapping with a ``params`` list."""
+    if not isinstance(state_dict["state"], Mapping):
+        raise ValueError(
+            f"{cls}.load_state_dict: 'state' must be a mapping of parameter ids to state, "
+            f"got {type(state_dict['state']).__name__}"
+        )
+    groups = state_dict["param_groups"]
+    if not isinstance(groups, (list, tuple)):
+        raise ValueError(
+            f"{cls}.load_state_dict: 'param_groups' must be a list of groups, "
+            f"got {type(groups).__name__}"
+        )
+    for gi, saved in enumerate(groups):
+        if not isinstance(saved, Mapping) or not isinstance(saved.get("params"), (list, tuple)):
+            raise ValueError(
+                f"{cls}.load_state_dict: param_groups[{gi}] must be a mapping with a "
+                "'params' list of parameter ids"
+            )

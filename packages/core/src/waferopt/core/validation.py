@@ -9,7 +9,9 @@ from typing import Any
 import torch
 
 __all__ = [
+    "FLOAT32_MAX",
     "check_betas",
+    "check_finite",
     "check_non_negative",
     "check_params_not_empty",
     "check_sparse",
@@ -17,16 +19,38 @@ __all__ = [
 ]
 
 
+FLOAT32_MAX = float(torch.finfo(torch.float32).max)
+"""The largest float32: hyperparameters become 0-d float32 tensors (a scheduler writes
+them so), where a larger number is ``inf``."""
+
+
 def _as_float(name: str, value: Any) -> float:
+    """``value`` as a float; ``ValueError`` naming ``name`` unless it is a number (or a
+    one-element tensor) that float32 can hold (a finite value past :data:`FLOAT32_MAX`
+    would become ``inf`` in the 0-d float32 tensor a scheduler writes)."""
     if isinstance(value, torch.Tensor):
         if value.numel() != 1:
             raise ValueError(
                 f"Invalid {name}: expected a number or a 0-d tensor, got shape {tuple(value.shape)}"
             )
-        return float(value.detach().cpu())
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        number = float(value.detach().cpu())
+    elif isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"Invalid {name}: expected a number, got {type(value).__name__} {value!r}")
-    return float(value)
+    else:
+        number = float(value)
+    if math.isfinite(number) and abs(number) > FLOAT32_MAX:
+        raise ValueError(
+            f"Invalid {name} value: {value} (not representable in float32, whose largest "
+            f"value is {FLOAT32_MAX:.8g})"
+        )
+    return number
+
+
+def check_finite(name: str, value: Any) -> None:
+    """Raise ``ValueError`` unless ``value`` is a finite number (that float32 can hold)."""
+    number = _as_float(name, value)
+    if not math.isfinite(number):
+        raise ValueError(f"Invalid {name} value: {value} (expected a finite number)")
 
 
 def check_non_negative(name: str, value: Any) -> None:

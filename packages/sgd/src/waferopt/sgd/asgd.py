@@ -51,8 +51,8 @@ class ASGD(DeclaredOptimizer):
         Hyperparameter("lr", check_non_negative, "learning rate (lr)"),
         Hyperparameter("weight_decay", check_non_negative),
         Hyperparameter("lambd", check_non_negative),
-        Hyperparameter("alpha"),
-        Hyperparameter("t0"),
+        Hyperparameter("alpha", check_non_negative),
+        Hyperparameter("t0", check_non_negative),
         Hyperparameter("maximize"),
     )
     param_state = (
