@@ -181,6 +181,9 @@ def run_case(
     """Time one case: contenders take turns for ``rounds`` rounds of ``steps`` steps."""
     label, ours, flavours = case
     torch.set_num_threads(threads)
+    # every instance's compiled step is a new variant of the same code object: start each
+    # case afresh so that the cases do not add up to Dynamo's recompile limit
+    torch._dynamo.reset()
     contenders: dict[str, Any] = {"ours": ours(make_params())}
     for name, factory in flavours.items():
         contenders[name] = factory(make_params())

@@ -456,19 +456,29 @@ def lamb(
     sharded = params
     params, grads, exp_avgs, exp_avg_sqs = D.local_lists([params, grads, exp_avgs, exp_avg_sqs])
     lr = _on(lr, params)
-    _moments_(exp_avgs, exp_avg_sqs, grads, beta1, beta2)
-    denom = torch._foreach_sqrt(exp_avg_sqs)
-    torch._foreach_add_(denom, eps)
-    ratio = torch._foreach_div(exp_avgs, denom)
-    if not F.is_zero(weight_decay):
-        F.add_scaled_(ratio, params, weight_decay)
+    # first pass (cache-sized pieces on the CPU): the moments and the ratio r
+    ratio = [torch.empty_like(p) for p in params]
+    for p, g, m, v, r in F.runs([params, grads, exp_avgs, exp_avg_sqs, ratio]):
+        _moments_(m, v, g, beta1, beta2)
+        denom = torch._foreach_sqrt(v)
+        torch._foreach_add_(denom, eps)
+        torch._foreach_copy_(r, m)
+        torch._foreach_div_(r, denom)
+        if not F.is_zero(weight_decay):
+            F.add_scaled_(r, p, weight_decay)
     if adam:
-        F.add_scaled_(params, ratio, -lr)
-        return
-    cdt = C.coefficient_dtype(params[0].device)
-    weight_norm = torch.stack(D.norms(params, sharded)).to(cdt).clamp(0.0, 10.0)
-    ratio_norm = torch.stack(D.norms(ratio, sharded)).to(cdt)
-    trust = torch.where(
-        (weight_norm > 0) & (ratio_norm > 0), weight_norm / ratio_norm, torch.ones_like(weight_norm)
-    )
-    F.add_scaled_(params, ratio, _coef(trust * -lr, params))
+        coef: Any = _coef(-lr, params)
+    else:
+        cdt = C.coefficient_dtype(params[0].device)
+        weight_norm = torch.stack(D.norms(params, sharded)).to(cdt).clamp(0.0, 10.0)
+        ratio_norm = torch.stack(D.norms(ratio, sharded)).to(cdt)
+        trust = torch.where(
+            (weight_norm > 0) & (ratio_norm > 0),
+            weight_norm / ratio_norm,
+            torch.ones_like(weight_norm),
+        )
+        coef = _coef(trust * -lr, params)
+    # second pass: θ -= η τ r
+    for (p, r), (c,) in _runs([params, ratio], [coef]):
+        F.mul_(r, c)
+        torch._foreach_add_(p, r)
