@@ -264,7 +264,7 @@ def frameworks(session: nox.Session) -> None:
 def distributed(session: nox.Session) -> None:
     """Real multi-process jobs (gloo on loopback, 2 and 3 ranks): DDP, FSDP2, ZeRO and
     distributed checkpoints against one process (distributed_tests/)."""
-    install_waferopt(session, "pytest>=8")
+    install_waferopt(session, "pytest>=8", "numpy")  # torch.distributed.checkpoint uses numpy
     session.run(
         "python",
         "-m",
