@@ -58,7 +58,7 @@ OPTIMIZERS: dict[str, tuple[str, dict[str, Any]]] = {
     "Rprop": ("waferopt.sign", {"lr": 0.01}),
     "Muon": ("waferopt.modern", {"lr": 0.02, "weight_decay": 0.01}),
     "AdamWScheduleFree": ("waferopt.modern", {"lr": 0.01, "weight_decay": 0.01}),
-    "Prodigy": ("waferopt.modern", {"lr": 1.0, "weight_decay": 0.01}),
+    "Prodigy": ("waferopt.modern", {"lr": 1.0, "d0": 1e-3, "weight_decay": 0.01}),
     "AdEMAMix": ("waferopt.modern", {"lr": 0.01, "weight_decay": 0.01}),
     # rules that read whole tensors, written with the authoring API (see _toys)
     "NormalizedSGD": ("_toys", {"lr": 0.05}),

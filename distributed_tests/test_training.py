@@ -19,9 +19,6 @@ JOBS = {
     3: [("fsdp", False)],
 }
 KNOWN_LIMITS = {
-    ("fsdp", "Prodigy"): "Prodigy keeps p0 and s as flattened slices of each param, which "
-    "DTensor cannot build for an unevenly sharded param (construction fails); FSDP1-style "
-    "flat params with fsdp_in_use=True are what it supports",
     ("zero", "AdamWScheduleFree"): "ZeroRedundancyOptimizer copies its own param groups over "
     "the wrapped optimizer's at every step, which resets schedule-free's train_mode flag "
     "(kept in the param groups) to the value it had when ZeRO was built",

@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from waferopt.core import Hyperparameter, StateSpec, check_betas, check_non_negative
+from waferopt.core import distributed as D
 from waferopt.core import foreach as F
 from waferopt.core.coefficients import coefficient_dtype
 
@@ -19,15 +20,32 @@ from ._base import GroupStepOptimizer, check_int, check_positive
 __all__ = ["Prodigy"]
 
 
+def _check_sharded(p: Tensor, group: Any) -> bool:
+    """Whether ``p`` is sharded (DTensor: FSDP2); its state is then shaped (and sharded)
+    like it, and stepped flattened on the local shard, which needs ``slice_p == 1``."""
+    if not D.is_dtensor(p):
+        return False
+    if group["slice_p"] != 1:
+        raise ValueError(
+            f"Invalid slice_p value: {group['slice_p']} (a sharded (DTensor) parameter "
+            "needs slice_p=1: every rank must estimate from its whole shard)"
+        )
+    return True
+
+
 def _origin(p: Tensor, group: Any) -> Tensor:
     """``p0``: every ``slice_p``-th entry of ``p`` at construction (a 0-d zero for an
     all-zero ``p``, which saves memory); a host read, at construction only."""
     if bool(p.detach().any()):
+        if _check_sharded(p, group):
+            return p.detach().clone()
         return p.detach().flatten()[:: group["slice_p"]].clone()
     return torch.tensor(0, device=p.device, dtype=p.dtype)
 
 
 def _sliced_zeros(p: Tensor, group: Any) -> Tensor:
+    if _check_sharded(p, group):
+        return torch.zeros_like(p.detach())
     return torch.zeros_like(p.detach().flatten()[:: group["slice_p"]])
 
 
@@ -218,6 +236,13 @@ class Prodigy(GroupStepOptimizer):
             vs, ss, p0s = state["exp_avg_sq"], state["s"], state["p0"]
             ms = [state["exp_avg"]] if "exp_avg" in state else []
             fsdp = fsdp or any(hasattr(p, "_fsdp_flattened") for p in params)
+            if D.has_dtensor(params):
+                # FSDP2: local shards (p0 and s flattened views of theirs); the two sums
+                # are partial per rank and all-reduced below
+                fsdp = True
+                params, grads, vs, ss, p0s, *ms = D.local_lists([params, grads, vs, ss, p0s, *ms])
+                ss = [x.view(-1) for x in ss]
+                p0s = [x.view(-1) if x.dim() else x for x in p0s]
             group_lr = group["lr"]
             active = group_lr > 0 if isinstance(group_lr, Tensor) else float(group_lr) > 0
             num, den, used = MF.prodigy_accumulate(
