@@ -108,10 +108,17 @@ class Adafactor(DeclaredOptimizer):
         ICML 2018, arXiv:1804.04235; HuggingFace ``transformers.optimization.Adafactor``.
     """
 
+    kernel = adafactor
     hyperparameters = (
         Hyperparameter("lr", check_non_negative),
-        Hyperparameter("weight_decay", check_non_negative),
+        Hyperparameter("eps"),  # a pair of numbers: checked by the constructor
+        Hyperparameter("clip_threshold"),
         Hyperparameter("decay_rate", _check_decay_rate),
+        Hyperparameter("beta1", kernel_names=()),  # must be None: see update()
+        Hyperparameter("weight_decay", check_non_negative),
+        Hyperparameter("scale_parameter"),
+        Hyperparameter("relative_step"),
+        Hyperparameter("warmup_init"),
     )
     param_state = (
         StateSpec("exp_avg_sq_row", _zeros_shaped(lambda s: s[:-1]), applies=_factored),
@@ -188,19 +195,4 @@ class Adafactor(DeclaredOptimizer):
     ) -> None:
         if group.get("beta1") is not None:
             raise RuntimeError("Adafactor: beta1 must be None (no exp_avg state exists)")
-        adafactor(
-            params,
-            grads,
-            state["exp_avg_sq_row"],
-            state["exp_avg_sq_col"],
-            state["exp_avg_sq"],
-            state["step"],
-            lr=group["lr"],
-            eps=group["eps"],
-            clip_threshold=group["clip_threshold"],
-            decay_rate=group["decay_rate"],
-            weight_decay=group["weight_decay"],
-            scale_parameter=group["scale_parameter"],
-            relative_step=group["relative_step"],
-            warmup_init=group["warmup_init"],
-        )
+        super().update(group, params, grads, state)
