@@ -23,11 +23,13 @@ import torch
 from torch.nn import functional as F
 
 import waferopt.optim as optim
-from waferopt.registry.modelzoo import load_config
-from waferopt.registry.modelzoo.describe import describe_result
-from waferopt.registry.modelzoo.models import TinyGPT
+from waferopt.modelzoo import load_config
+from waferopt.modelzoo.describe import describe_result
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from tiny_models import TinyGPT  # noqa: E402  (beside this file)
+
 DEFAULT_CONFIG = HERE / "configs" / "gpt_adamw_warmup_cosine.yaml"
 VOCAB, LENGTH, BATCH = 32, 16, 32
 

@@ -24,10 +24,15 @@ import venv
 from importlib import metadata
 from pathlib import Path
 
-from check_versions import DISTS, ROOT
+from check_versions import ALL, ROOT, distributions
 from packaging.requirements import Requirement
 
-FIRST_PARTY = DISTS  # each first-party distribution → its source folder
+FIRST_PARTY = ALL
+"""Each first-party distribution → its source folder (the one list, meta included)."""
+Role = distributions.Role
+PLUGIN_DISTS = [d.name for d in distributions.with_role(Role.FAMILY, Role.SCHEDULERS)]
+"""The first-party distributions that register optimizers or schedulers."""
+META = next(d.name for d in distributions.with_role(Role.META))
 PLUGINS = ROOT / "integration_tests" / "plugins"
 EXAMPLE_PLUGIN = PLUGINS / "waferopt-example-plugin"
 FIXTURE_PLUGINS = {p.name: p for p in sorted((PLUGINS / "fixtures").iterdir()) if p.is_dir()}

@@ -4,8 +4,9 @@ waferopt releases all its distributions together (lockstep versioning): each
 distribution's ``src/waferopt/<name>/_version.py`` (read by hatchling, the one
 place a dist's version is written) holds the same ``__version__``, every
 ``waferopt-core`` requirement admits exactly that minor series, every torch
-requirement is waferopt-core's, and every distribution ships the repository's
-LICENSE verbatim.
+requirement is waferopt-core's, the ``waferopt`` meta-distribution has that version
+and pins every other at it, and every distribution ships the repository's LICENSE
+verbatim. The distributions are the one list of ``waferopt.registry.distributions``.
 
     python integration_tests/check_versions.py            # check (exit 1 on a mismatch)
     python integration_tests/check_versions.py --set 0.2.0  # bump every dist at once
@@ -16,23 +17,40 @@ Runs in ``nox -s lint`` and ``nox -s integration``; stdlib only.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import re
 import sys
 from pathlib import Path
+from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[1]
-DISTS = {
-    "waferopt-core": ROOT / "packages" / "core",
-    "waferopt-sgd": ROOT / "packages" / "sgd",
-    "waferopt-adam": ROOT / "packages" / "adam",
-    "waferopt-adaptive": ROOT / "packages" / "adaptive",
-    "waferopt-sign": ROOT / "packages" / "sign",
-    "waferopt-modern": ROOT / "packages" / "modern",
-    "waferopt-schedulers": ROOT / "packages" / "schedulers",
-    "waferopt-registry": ROOT / "registry",
-}
+
+
+def _load_distributions() -> ModuleType:
+    """``waferopt.registry.distributions``, loaded by its path (nothing installed)."""
+    path = ROOT / "registry" / "src" / "waferopt" / "registry" / "distributions.py"
+    spec = importlib.util.spec_from_file_location("_waferopt_distributions", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses looks the module up while building
+    spec.loader.exec_module(module)
+    return module
+
+
+distributions = _load_distributions()
+"""The one list of first-party distributions (``registry/.../distributions.py``)."""
+
+META = {d.name: ROOT / d.folder for d in distributions.with_role(distributions.Role.META)}
+"""The meta-distribution: a static version, and ``==`` pins on the others."""
+DISTS = {d.name: ROOT / d.folder for d in distributions.FIRST_PARTY if d.name not in META}
+"""Every first-party distribution with code (a ``_version.py``) → its folder."""
+ALL = {**DISTS, **META}
+"""Every first-party distribution → its folder."""
 VERSION_RE = re.compile(r'^__version__ = "([^"]+)"$', re.M)
-CORE_PIN_RE = re.compile(r'"waferopt-core([^"]*)"')
+CORE_PIN_RE = re.compile(r'(?<!name = )"waferopt-(?:core|registry)([^"]*)"')
+"""A requirement on waferopt-core or waferopt-registry: the same minor series."""
+META_VERSION_RE = re.compile(r'^version = "([^"]+)"$', re.M)
+META_PIN_RE = re.compile(r'"(waferopt-[a-z]+(?:\[[a-z,]+\])?)==([^"]+)"')
 TORCH_REQ_RE = re.compile(r'"torch([<>=!~][^"]*)"')
 TORCH_ALSO = [
     ROOT / "integration_tests" / "plugins" / "waferopt-example-plugin" / "pyproject.toml",
@@ -64,15 +82,23 @@ def check() -> list[str]:
     if len(set(versions.values())) > 1:
         problems.append(f"versions differ: {versions}")
     version = versions.get("waferopt-core", "0.0.0")
-    licence = (ROOT / "LICENSE").read_text()
-    for name, dist in DISTS.items():
+    for name, dist in META.items():
         text = (dist / "pyproject.toml").read_text()
-        if 'dynamic = ["version"]' not in text:
+        match = META_VERSION_RE.search(text)
+        if not match or match.group(1) != version:
+            problems.append(f"{name}: version must be {version}, the one of every distribution")
+        for req, pin in META_PIN_RE.findall(text):
+            if pin != version:
+                problems.append(f"{name}: requires {req}=={pin}, expected =={version}")
+    licence = (ROOT / "LICENSE").read_text()
+    for name, dist in ALL.items():
+        text = (dist / "pyproject.toml").read_text()
+        if name not in META and 'dynamic = ["version"]' not in text:
             problems.append(f"{name}: version must be dynamic (read from _version.py)")
-        for pin in CORE_PIN_RE.findall(text) if name != "waferopt-core" else []:
+        for pin in CORE_PIN_RE.findall(text) if name not in ("waferopt-core", *META) else []:
             if pin != core_pin(version):
                 problems.append(
-                    f"{name}: requires waferopt-core{pin}, expected {core_pin(version)}"
+                    f"{name}: requires waferopt-core or -registry{pin}, expected {core_pin(version)}"
                 )
         copy = dist / "LICENSE"
         if not copy.is_file() or copy.read_text() != licence:
@@ -95,11 +121,14 @@ def bump(new: str) -> None:
         path = version_file(dist)
         path.write_text(VERSION_RE.sub(f'__version__ = "{new}"', path.read_text()))
         pyproject = dist / "pyproject.toml"
-        pyproject.write_text(
-            pyproject.read_text().replace(
-                f'"waferopt-core{core_pin(old)}"', f'"waferopt-core{core_pin(new)}"'
-            )
-        )
+        text = pyproject.read_text()
+        for pinned in ("waferopt-core", "waferopt-registry"):
+            text = text.replace(f'"{pinned}{core_pin(old)}"', f'"{pinned}{core_pin(new)}"')
+        pyproject.write_text(text)
+    for dist in META.values():
+        pyproject = dist / "pyproject.toml"
+        text = META_VERSION_RE.sub(f'version = "{new}"', pyproject.read_text())
+        pyproject.write_text(META_PIN_RE.sub(lambda m: f'"{m.group(1)}=={new}"', text))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     for problem in problems:
         print(f"check_versions: {problem}", file=sys.stderr)
     if not problems:
-        print(f"check_versions: {len(DISTS)} distributions at one version, LICENSE in each")
+        print(f"check_versions: {len(ALL)} distributions at one version, LICENSE in each")
     return 1 if problems else 0
 
 

@@ -62,8 +62,8 @@ def dist_dir(work: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def wheelhouse(work: Path, dist_dir: Path) -> Path:
-    """Our wheels plus the pure-Python dependencies the environments need (pluggy,
-    pytest), fetched once by the outer pip; installs then use ``--no-index``."""
+    """Our wheels plus the small dependencies the environments need (pluggy, pytest,
+    PyYAML for ``waferopt[modelzoo]``), fetched once by the outer pip; installs then use ``--no-index``."""
     house = work / "wheelhouse"
     house.mkdir()
     for wheel in dist_dir.glob("*.whl"):
@@ -79,6 +79,7 @@ def wheelhouse(work: Path, dist_dir: Path) -> Path:
             str(house),
             "pluggy>=1.3,<2",
             "pytest>=7",
+            "pyyaml>=6",
         ]
     )
     return house

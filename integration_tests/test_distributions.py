@@ -10,19 +10,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from _env import EXAMPLE_PLUGIN, FIRST_PARTY, ROOT, run
+from _env import EXAMPLE_PLUGIN, FIRST_PARTY, META, PLUGIN_DISTS, ROOT, run
 from packaging.requirements import Requirement
 from packaging.version import Version
 
 PUBLISHED = [*FIRST_PARTY, "waferopt-example-plugin"]
-FAMILIES = [
-    "waferopt-sgd",
-    "waferopt-adam",
-    "waferopt-adaptive",
-    "waferopt-sign",
-    "waferopt-modern",
-    "waferopt-schedulers",
-]
+FAMILIES = PLUGIN_DISTS
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 
 
@@ -80,7 +73,7 @@ def test_dependency_ranges(metas) -> None:
     """torch is a range 2.13.0 satisfies (and 3.x does not); pluggy a 1.x range."""
     for name, meta in metas.items():
         reqs = {Requirement(r).name: Requirement(r) for r in meta.get_all("Requires-Dist") or []}
-        if name != "waferopt-registry":
+        if name not in ("waferopt-registry", META):
             torch = reqs["torch"].specifier
             assert torch.contains("2.13.0") and torch.contains("2.13.0+cpu", prereleases=True)
             assert not torch.contains("3.0.0"), (name, torch)
@@ -117,6 +110,9 @@ def test_typed_namespace_and_entry_points(dist_dir: Path) -> None:
     """py.typed in every package; no waferopt/__init__.py (PEP 420); the entry points."""
     for name in FIRST_PARTY:
         files = files_of(artifact(dist_dir, name, ".whl"))
+        if name == META:
+            assert not [f for f in files if not f.startswith("waferopt-")], files  # no code
+            continue
         sub = name.removeprefix("waferopt-")
         assert f"waferopt/{sub}/py.typed" in files, name
         assert "waferopt/__init__.py" not in files, name
@@ -127,8 +123,40 @@ def test_typed_namespace_and_entry_points(dist_dir: Path) -> None:
             assert f"[waferopt]\n{sub} = waferopt.{sub}._plugin" in text, (name, text)
         elif name == "waferopt-registry":
             assert "[console_scripts]\nwaferopt = waferopt.registry.cli:main" in text, text
+        elif name == "waferopt-modelzoo":
+            assert text.strip() == "[waferopt]\nmodelzoo = waferopt.modelzoo._plugin", text
         else:
             assert "[waferopt]" not in text, name
     files = files_of(artifact(dist_dir, "waferopt-example-plugin", ".whl"))
     assert "waferopt_example_plugin/py.typed" in files
     assert (EXAMPLE_PLUGIN / "LICENSE").read_text() == (ROOT / "LICENSE").read_text()
+
+
+def test_the_meta_distribution_installs_the_usual_sets(metas) -> None:
+    """``waferopt`` requires the registry, core, every family and the schedulers, at
+    the one version; its extras add Model Zoo support (with PyYAML) and matplotlib."""
+    meta = metas[META]
+    version = meta["Version"]
+    plain: set[str] = set()
+    extras: dict[str, set[str]] = {}
+    for line in meta.get_all("Requires-Dist") or []:
+        req = Requirement(line)
+        assert str(req.specifier) == f"=={version}", line
+        if req.marker is None:
+            plain.add(req.name)
+            continue
+        extra = next(e for e in ("modelzoo", "plot", "all") if req.marker.evaluate({"extra": e}))
+        extras.setdefault(extra, set()).add(f"{req.name}[{','.join(sorted(req.extras))}]")
+    assert plain == {"waferopt-core", "waferopt-registry", *PLUGIN_DISTS}
+    assert sorted(meta.get_all("Provides-Extra")) == ["all", "modelzoo", "plot"]
+    assert extras == {
+        "modelzoo": {"waferopt-modelzoo[yaml]"},
+        "plot": {"waferopt-modelzoo[plot,yaml]"},
+        "all": {"waferopt-modelzoo[plot,yaml]"},
+    }
+    zoo = {
+        Requirement(r).name: Requirement(r)
+        for r in metas["waferopt-modelzoo"].get_all("Requires-Dist")
+    }
+    assert {"waferopt-core", "waferopt-registry", "torch"} <= set(zoo)
+    assert {"pyyaml", "matplotlib"} <= set(zoo)

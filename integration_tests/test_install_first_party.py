@@ -1,11 +1,13 @@
-"""Every first-party distribution: every name of the spec resolves, through
-``waferopt.optim`` and through the ``configure_*`` functions."""
+"""``pip install 'waferopt[modelzoo]'`` in a fresh environment: every first-party
+distribution is installed, every name of the spec resolves, through ``waferopt.optim``
+and through the ``configure_*`` functions, and the Model Zoo commands work."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+from _env import FIRST_PARTY, META, PLUGIN_DISTS, ROOT
 
 # The names of cerebras.pytorch.optim 2.3 (shared/spec: the API reference and the
 # semantics' tables), written out here rather than read from the registry's catalogue.
@@ -99,16 +101,12 @@ WD = {
 
 @pytest.fixture(scope="module")
 def env(make_env):
-    return make_env(
-        "first-party",
-        "waferopt-registry",
-        "waferopt-sgd",
-        "waferopt-adam",
-        "waferopt-adaptive",
-        "waferopt-sign",
-        "waferopt-modern",
-        "waferopt-schedulers",
-    )
+    return make_env("first-party", f"{META}[modelzoo]")
+
+
+def test_the_meta_distribution_installs_every_first_party_distribution(env) -> None:
+    assert set(FIRST_PARTY) <= env.installed()
+    assert "pyyaml" in env.installed() and "matplotlib" not in env.installed()
 
 
 def test_every_name_resolves(env) -> None:
@@ -162,14 +160,27 @@ def test_waferopt_plugins_lists_every_family(env) -> None:
     by_dist: dict[str, set[str]] = {}
     for item in listing["names"]:
         by_dist.setdefault(item["distribution"], set()).add(item["name"])
-    assert set(by_dist) == {
-        "waferopt-sgd",
-        "waferopt-adam",
-        "waferopt-adaptive",
-        "waferopt-sign",
-        "waferopt-modern",
-        "waferopt-schedulers",
-    }
+    assert set(by_dist) == set(PLUGIN_DISTS)
     assert set(OPTIMIZERS) <= set().union(*by_dist.values())
     assert (set(LR) | set(WD)) - {"ChainedScheduler"} <= set().union(*by_dist.values())
     assert listing["failures"] == [] and listing["conflicts"] == {}
+
+
+def test_model_zoo_commands_reach_the_waferopt_command(env) -> None:
+    """waferopt-modelzoo adds check and plot through the registry's hook; optim.build
+    works from waferopt.optim."""
+    usage = env.waferopt("--help").stdout
+    assert "\n    check " in usage and "\n    plot " in usage, usage
+    config = ROOT / "examples" / "configs" / "gpt_legacy_mup.yaml"
+    proc = env.waferopt("check", str(config))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "optimizer: AdamW(" in proc.stdout and "stand-in" in proc.stdout
+    built = env.json(
+        f"""
+        import json, torch
+        import waferopt.optim as optim
+        built = optim.build(torch.nn.Linear(3, 2), {str(config)!r})
+        print(json.dumps([type(built.optimizer).__name__, len(built.optimizer.param_groups)]))
+        """
+    )
+    assert built == ["AdamW", 2]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from waferopt.registry import get_registry
-from waferopt.registry._catalogue import FIRST_PARTY
+from waferopt.registry._catalogue import NAMES_BY_DISTRIBUTION
 from waferopt.registry.cli import plugins_report, reference_markdown
 
 REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "reference.md"
@@ -15,7 +15,7 @@ REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "reference.md"
 
 def first_party_report():
     report = plugins_report(get_registry())
-    report["names"] = [n for n in report["names"] if n["distribution"] in FIRST_PARTY]
+    report["names"] = [n for n in report["names"] if n["distribution"] in NAMES_BY_DISTRIBUTION]
     return report
 
 
@@ -27,7 +27,7 @@ def test_every_registered_name_has_a_description():
 
 def test_reference_is_up_to_date():
     """docs/reference.md is what `waferopt plugins --markdown` prints: regenerate it."""
-    if set(FIRST_PARTY) - {p.distribution for p in get_registry().plugins}:
+    if set(NAMES_BY_DISTRIBUTION) - {p.distribution for p in get_registry().plugins}:
         pytest.skip("needs every first-party distribution installed")
     expected = reference_markdown(first_party_report())
     assert REFERENCE.read_text() == expected, "run: waferopt plugins --markdown > docs/reference.md"
@@ -46,6 +46,6 @@ def test_every_spec_name_is_registered():
         (SPEC_WD_SCHEDULERS, Kind.WD_SCHEDULER, WeightDecayScheduler),
     ):
         for name in names:
-            dist = next(d for d, ns in FIRST_PARTY.items() if name in ns)
+            dist = next(d for d, ns in NAMES_BY_DISTRIBUTION.items() if name in ns)
             if dist in installed:
                 assert issubclass(registry.resolve(name, kind), base), name

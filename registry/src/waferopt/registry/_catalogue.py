@@ -1,7 +1,9 @@
 """Which first-party distribution provides which name.
 
-This is the only place where the registry knows the first-party packages: it is used
-to say what to ``pip install`` for a name that is not installed, never to load them.
+This is the only place where the registry knows the names of the first-party
+packages: it is used to say what to ``pip install`` for a name that is not installed,
+never to load them. Its keys are distributions of the one list
+(:mod:`waferopt.registry.distributions`; a test checks it).
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ _WD = [
 # First-party schedulers beyond the spec.
 _EXTRA_SCHEDULERS = ["WarmupStableDecayLR", "WarmupStableDecayWD"]
 
-FIRST_PARTY: dict[str, tuple[str, ...]] = {
+NAMES_BY_DISTRIBUTION: dict[str, tuple[str, ...]] = {
     "waferopt-sgd": ("SGD", "ASGD"),
     "waferopt-adam": ("AdamBase", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "Lamb"),
     "waferopt-adaptive": ("Adadelta", "Adagrad", "Adafactor", "RMSprop"),
@@ -65,7 +67,7 @@ FIRST_PARTY: dict[str, tuple[str, ...]] = {
 SPEC_OPTIMIZERS: tuple[str, ...] = tuple(
     n
     for dist in ("waferopt-sgd", "waferopt-adam", "waferopt-adaptive", "waferopt-sign")
-    for n in FIRST_PARTY[dist]
+    for n in NAMES_BY_DISTRIBUTION[dist]
 )
 SPEC_LR_SCHEDULERS: tuple[str, ...] = tuple(_LR)
 SPEC_WD_SCHEDULERS: tuple[str, ...] = tuple(_WD)
@@ -74,7 +76,7 @@ SPEC_WD_SCHEDULERS: tuple[str, ...] = tuple(_WD)
 def distribution_for(name: str) -> str | None:
     """The first-party distribution that provides ``name`` (case-insensitive), if any."""
     lowered = name.lower()
-    for dist, names in FIRST_PARTY.items():
+    for dist, names in NAMES_BY_DISTRIBUTION.items():
         if any(n.lower() == lowered for n in names):
             return dist
     return None
@@ -83,7 +85,7 @@ def distribution_for(name: str) -> str | None:
 def canonical_name(name: str) -> str | None:
     """The catalogue's spelling of ``name`` (case-insensitive), if it is first-party."""
     lowered = name.lower()
-    for names in FIRST_PARTY.values():
+    for names in NAMES_BY_DISTRIBUTION.values():
         for n in names:
             if n.lower() == lowered:
                 return n

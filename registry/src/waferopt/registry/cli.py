@@ -2,7 +2,13 @@
 
 ``waferopt plugins [--json]`` lists every registered name with its kind,
 distribution and version, every name two plugins claim, and every plugin that failed
-to load, with why.
+to load, with why. Other subcommands come from plugins, through the hook
+``register_cli_commands`` (``waferopt check`` and ``waferopt plot`` from
+``waferopt-modelzoo``); a plugin whose hook fails is reported and the rest work.
+
+Nothing here imports torch: listing names reads the plugins' lazy records, so
+``waferopt --help`` and ``waferopt plugins`` answer at once. A subcommand that needs
+torch imports it when it runs.
 """
 
 from __future__ import annotations
@@ -15,10 +21,19 @@ from collections.abc import Sequence
 from typing import Any
 
 from .discovery import Registry, get_registry
-from .modelzoo import cli as modelzoo_cli
-from .modelzoo.describe import table_lines
 
-__all__ = ["main", "plugins_report"]
+__all__ = ["build_parser", "main", "plugins_report", "table_lines"]
+
+
+def table_lines(rows: list[list[str]], indent: str = "  ") -> list[str]:
+    """``rows`` (the first one the header) as aligned text lines, a rule under the header."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for index, row in enumerate(rows):
+        lines.append(indent + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        if index == 0:
+            lines.append(indent + "  ".join("-" * w for w in widths))
+    return lines
 
 
 def plugins_report(registry: Registry) -> dict[str, Any]:
@@ -97,8 +112,6 @@ def reference_markdown(report: dict[str, Any]) -> str:
 
 
 def _cmd_plugins(args: argparse.Namespace) -> int:
-    # The report lists failures itself: keep discovery's log warnings off stderr.
-    logging.getLogger("waferopt.registry.discovery").setLevel(logging.ERROR)
     report = plugins_report(get_registry())
     status = 1 if report["failures"] or report["conflicts"] else 0
     out = sys.stdout
@@ -135,25 +148,63 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
     return status
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(registry: Registry | None = None) -> argparse.ArgumentParser:
+    """The ``waferopt`` parser: ``plugins``, and every plugin's subcommands.
+
+    A plugin's ``register_cli_commands`` that raises (or adds a subcommand whose name
+    is taken) is skipped, recorded in the registry's failures and reported on stderr.
+    """
+    registry = registry or get_registry()
     parser = argparse.ArgumentParser(
         prog="waferopt", description="waferopt optimizers and schedulers"
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     plugins = sub.add_parser(
         "plugins", help="list installed optimizers and schedulers, and broken plugins"
     )
     plugins.add_argument("--json", action="store_true", help="print JSON")
     plugins.add_argument("--markdown", action="store_true", help="print the Markdown reference")
     plugins.set_defaults(func=_cmd_plugins)
-    modelzoo_cli.add_commands(sub)  # check and plot
+    before = len(registry.failures)
+    registry.call_hook("register_cli_commands", subparsers=_GuardedSubparsers(sub))
+    for failure in registry.failures[before:]:
+        print(
+            f"waferopt: {failure.plugin.distribution} {failure.plugin.version}: its commands "
+            f"are not available ({failure.stage}: {failure.error})",
+            file=sys.stderr,
+        )
     return parser
 
 
+class _GuardedSubparsers:
+    """The subparsers action as plugins see it: a taken command name is an error."""
+
+    def __init__(self, action: Any) -> None:
+        self._action = action
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        taken = set(self._action.choices)
+        if name in taken or taken & set(kwargs.get("aliases", ())):
+            raise ValueError(f"the waferopt command {name!r} is already defined")
+        parser: argparse.ArgumentParser = self._action.add_parser(name, **kwargs)
+        return parser
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._action, attr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
+    """Run the ``waferopt`` command with ``argv`` (default: the process's); returns its status."""
+    # Discovery's log warnings would repeat what the commands report themselves.
+    log = logging.getLogger("waferopt.registry.discovery")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        return int(args.func(args) or 0)
+    finally:
+        log.setLevel(level)
 
 
 if __name__ == "__main__":  # pragma: no cover

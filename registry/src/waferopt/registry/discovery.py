@@ -14,7 +14,6 @@ broken environment).
 
 from __future__ import annotations
 
-import difflib
 import importlib.metadata as importlib_metadata
 import logging
 import os
@@ -26,18 +25,17 @@ from typing import Any
 
 import pluggy
 
-from waferopt.core import (
-    ENTRY_POINT_GROUP,
-    PROJECT_NAME,
-    HookSpecs,
-    Kind,
-    Optimizer,
-    Registration,
-    Scheduler,
-)
+from waferopt.core.plugins import ENTRY_POINT_GROUP, PROJECT_NAME, HookSpecs, Kind, Registration
 
 from ._catalogue import canonical_name, distribution_for
-from .errors import NotInstalledError, PluginConflictError, PluginLoadError, UnknownNameError
+from .errors import (
+    NotInstalledError,
+    PluginConflictError,
+    PluginLoadError,
+    UnknownNameError,
+    closest,
+)
+from .install import install_hint
 
 __all__ = ["Entry", "PluginFailure", "PluginInfo", "Registry", "get_registry", "reset_registry"]
 
@@ -106,6 +104,8 @@ class Entry:
                 f"{self.name!r} from {self.plugin.label} could not be imported "
                 f"({self.registration.target_path}): {type(exc).__name__}: {exc}"
             ) from exc
+        from waferopt.core import Optimizer, Scheduler  # imports torch: only when a class is used
+
         base = Optimizer if self.kind is Kind.OPTIMIZER else Scheduler
         if not issubclass(cls, base):
             raise PluginLoadError(
@@ -167,6 +167,7 @@ class Registry:
         self._index: dict[str, list[Entry]] = {}
         self._failures: list[PluginFailure] = []
         self._plugins: list[PluginInfo] = []
+        self._infos: dict[str, PluginInfo] = {}
         self.plugin_manager = pluggy.PluginManager(PROJECT_NAME)
         self.plugin_manager.add_hookspecs(HookSpecs)
 
@@ -204,6 +205,7 @@ class Registry:
                 self._fail(info, "register", exc)
                 continue
             self._plugins.append(info)
+            self._infos[plugin_name] = info
             for hook_name in _HOOKS:
                 for impl in getattr(self.plugin_manager.hook, hook_name).get_hookimpls():
                     if impl.plugin_name != plugin_name:
@@ -213,6 +215,26 @@ class Registry:
                         self._add_records(records, info, hook_name)
                     except Exception as exc:
                         self._fail(info, f"hook {hook_name}", exc)
+
+    def call_hook(self, hook_name: str, **kwargs: Any) -> list[tuple[PluginInfo, Any]]:
+        """Call ``hook_name`` of every loaded plugin that implements it, each on its own.
+
+        A plugin whose implementation raises is recorded in :attr:`failures` (stage
+        ``hook <name>``) and skipped; the others still run. Returns each plugin's
+        result, in discovery order.
+        """
+        self._ensure_loaded()
+        results: list[tuple[PluginInfo, Any]] = []
+        impls = getattr(self.plugin_manager.hook, hook_name).get_hookimpls()
+        order = list(self._infos)
+        for impl in sorted(impls, key=lambda i: order.index(i.plugin_name)):
+            info = self._infos[impl.plugin_name]
+            try:
+                results.append((info, impl.function(**kwargs)))
+            except Exception as exc:
+                with self._lock:
+                    self._fail(info, f"hook {hook_name}", exc)
+        return results
 
     def _fail(self, info: PluginInfo, stage: str, exc: BaseException) -> None:
         failure = PluginFailure(
@@ -355,11 +377,11 @@ class Registry:
         if dist is not None:
             return NotInstalledError(
                 f"{canonical_name(name)!r} is provided by the distribution {dist!r}, which is not "
-                f"installed: pip install {dist}",
+                f"installed: {install_hint(dist)}",
                 path,
             )
         candidates = self.names(kinds)
-        close = _closest(name, candidates)
+        close = closest(name, candidates, n=3)
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         listing = ", ".join(candidates) if candidates else "none installed"
         failed = (
@@ -381,12 +403,6 @@ def _article(label: str) -> str:
     return f"an {label}" if label[:1] in "aeioLN" else f"a {label}"
 
 
-def _closest(name: str, candidates: list[str]) -> list[str]:
-    lowered = {c.lower(): c for c in candidates}
-    matches = difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.6)
-    return [lowered[m] for m in matches]
-
-
 def _kinds(kinds: Collection[Kind] | Kind | None) -> frozenset[Kind] | None:
     if kinds is None:
         return None
@@ -396,7 +412,7 @@ def _kinds(kinds: Collection[Kind] | Kind | None) -> frozenset[Kind] | None:
 
 
 def _infer_kind(cls: type) -> Kind:
-    from waferopt.core import LRScheduler, WeightDecayScheduler
+    from waferopt.core import LRScheduler, Optimizer, Scheduler, WeightDecayScheduler
 
     if issubclass(cls, Optimizer):
         return Kind.OPTIMIZER

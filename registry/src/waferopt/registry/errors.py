@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Sequence
 
 __all__ = [
@@ -12,8 +13,27 @@ __all__ = [
     "PluginLoadError",
     "UnknownNameError",
     "WaferoptError",
+    "closest",
+    "closest_one",
     "join_path",
 ]
+
+
+def closest(name: str, candidates: Iterable[str], n: int = 1, cutoff: float = 0.6) -> list[str]:
+    """The (at most ``n``) candidates closest to ``name``, ignoring case, best first.
+
+    The one did-you-mean rule of the registry and of Model Zoo support: names of
+    optimizers and schedulers, constructor arguments, layer types. Returns the
+    candidates' own spellings.
+    """
+    lowered = {c.lower(): c for c in candidates}
+    matches = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=cutoff)
+    return [lowered[m] for m in matches]
+
+
+def closest_one(name: str, candidates: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """The one candidate closest to ``name`` (see :func:`closest`), or None."""
+    return next(iter(closest(name, candidates, 1, cutoff)), None)
 
 
 def join_path(prefix: str, path: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import logging
 import warnings
@@ -13,34 +12,16 @@ import torch
 
 from waferopt.core import Kind, Optimizer
 
-from ._normalize import coerce_number, coerce_numbers, translate_deprecated
+from .config_keys import Role, keys_with_role, pair_aliases, renamed_aliases
 from .discovery import get_registry
-from .errors import ConfigError
+from .errors import ConfigError, closest_one
+from .normalize import coerce_number, coerce_numbers, translate_deprecated
 
-__all__ = [
-    "TRAINER_KEYS",
-    "OptimizerTypeError",
-    "configure_optimizer",
-    "configure_optimizer_params",
-]
+__all__ = ["OptimizerTypeError", "configure_optimizer", "configure_optimizer_params"]
 
 logger = logging.getLogger(__name__)
 
-TRAINER_KEYS = frozenset(
-    {
-        "log_summaries",
-        "loss_scaling_factor",
-        "initial_loss_scale",
-        "steps_per_increase",
-        "min_loss_scale",
-        "max_loss_scale",
-        "max_gradient_norm",
-        "max_gradient_value",
-        "grad_accum_steps",
-        "adjust_learning_rate",
-        "optimizer_type",
-    }
-)
+_NOT_ARGUMENTS = keys_with_role(Role.SELECTOR, Role.TRAINER, Role.GROUPING)
 """Keys of a Model Zoo ``optimizer:`` block meant for the trainer, not the optimizer."""
 
 
@@ -53,13 +34,8 @@ class OptimizerTypeError(RuntimeError, TypeError):
     """
 
 
-_RENAMED = {"weight_decay_rate": "weight_decay"}
-_PAIRS = {
-    "betas": ("beta1", "beta2"),
-    "eps": ("eps1", "eps2"),
-    "etas": ("eta1", "eta2"),
-    "step_sizes": ("step_size_min", "step_size_max"),
-}
+_RENAMED = renamed_aliases()
+_PAIRS = pair_aliases()
 _PLACEHOLDER_LR = 0.1
 
 
@@ -175,8 +151,8 @@ def configure_optimizer_params(
 
     dropped = dict(remaining)
     if dropped:
-        trainer = sorted(k for k in dropped if k in TRAINER_KEYS)
-        unknown = sorted(k for k in dropped if k not in TRAINER_KEYS)
+        trainer = sorted(k for k in dropped if k in _NOT_ARGUMENTS)
+        unknown = sorted(k for k in dropped if k not in _NOT_ARGUMENTS)
         if trainer:
             logger.info(
                 "%s: keys for the trainer, not passed to the optimizer: %s", cls.__name__, trainer
@@ -190,12 +166,10 @@ def configure_optimizer_params(
                 ", ".join(n for n in parameters if n not in ("lr", "learning_rate")),
             )
         for key in unknown:
-            close = difflib.get_close_matches(
-                key, [n for n in parameters if n not in cls_kwargs], n=1, cutoff=0.75
-            )
+            close = closest_one(key, [n for n in parameters if n not in cls_kwargs], cutoff=0.75)
             if close:
                 warnings.warn(
-                    f"{cls.__name__}: unknown key {key!r} was dropped; did you mean {close[0]!r}?",
+                    f"{cls.__name__}: unknown key {key!r} was dropped; did you mean {close!r}?",
                     UserWarning,
                     stacklevel=2,
                 )

@@ -32,20 +32,19 @@ answers to (``initial_val`` for ``initial_learning_rate``) are its declared
 from __future__ import annotations
 
 import copy
-import difflib
 import inspect
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import torch
-
 from waferopt.core import Kind, Optimizer, Scheduler
 
-from ._normalize import coerce_number, coerce_numbers, translate_deprecated
 from .discovery import get_registry
 from .errors import ConfigError, ConfigErrors, NotInstalledError, join_path
+from .errors import closest_one as _closest_name
+from .normalize import coerce_number, coerce_numbers, translate_deprecated
+from .stand_in import StandInOptimizer as _ShadowOptimizer
 
 __all__ = ["configure_lr_scheduler", "configure_scheduler", "configure_scheduler_params"]
 
@@ -108,12 +107,6 @@ def _family(cls: type) -> str:
 
 def _children_argument(cls: type) -> str:
     return str(getattr(cls, "children_argument", "schedulers"))
-
-
-def _closest_name(name: str, candidates: Sequence[str]) -> str | None:
-    lowered = {c.lower(): c for c in candidates}
-    match = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
-    return lowered[match[0]] if match else None
 
 
 def _close(name: str, candidates: Sequence[str]) -> str:
@@ -343,34 +336,6 @@ def _as_set(tags: Any) -> set[Any]:
 
 
 # ---------------------------------------------------------------------------- building
-class _ShadowOptimizer(Optimizer):
-    """A stand-in with the real optimizer's hyperparameters and tags, and empty
-    parameters: schedulers are built on it first, so the real one is not touched
-    until the whole configuration has been checked."""
-
-    def __init__(self, real: Optimizer) -> None:
-        groups = []
-        for group in real.param_groups:
-            clone = {k: _detached_copy(v) for k, v in group.items() if k != "params"}
-            clone["params"] = [torch.empty(0)]
-            groups.append(clone)
-        super().__init__(groups, {})
-
-    def preinitialize(self) -> None:
-        pass
-
-    def step(self, closure: Any = None) -> Any:  # pragma: no cover - never stepped
-        raise RuntimeError("the shadow optimizer of a configuration check is never stepped")
-
-
-def _detached_copy(value: Any) -> Any:
-    if isinstance(value, torch.Tensor):
-        return value.detach().to("cpu").clone()
-    if isinstance(value, (list, tuple)):
-        return type(value)(_detached_copy(v) for v in value)
-    return copy.deepcopy(value)
-
-
 _ARG_IN_MESSAGE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 

@@ -5,10 +5,10 @@ Every other waferopt distribution depends on this one alone.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from ._lazy import lazy_exports
 from ._version import __version__
-from .authoring import DeclaredOptimizer, Hyperparameter, StateSpec
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .optimizer import Optimizer
 from .plugins import (
     ENTRY_POINT_GROUP,
     PROJECT_NAME,
@@ -18,25 +18,73 @@ from .plugins import (
     hookimpl,
     hookspec,
 )
-from .schedule import Arg, Schedule, ScheduleScheduler
-from .scheduler import (
-    LRScheduler,
-    Scheduler,
-    WeightDecayScheduler,
-    group_matches,
-    normalize_tags,
-    parse_group_key,
-    read_group_value,
-    write_group_value,
-)
-from .validation import (
-    check_betas,
-    check_finite,
-    check_non_negative,
-    check_params_not_empty,
-    check_sparse,
-    check_unit_interval,
-)
+
+if TYPE_CHECKING:
+    from .authoring import (
+        DeclaredOptimizer,
+        Hyperparameter,
+        StateSpec,
+    )
+    from .checkpoint import (
+        CheckpointError,
+        load_checkpoint,
+        save_checkpoint,
+    )
+    from .optimizer import (
+        Optimizer,
+    )
+    from .schedule import (
+        Arg,
+        Schedule,
+        ScheduleScheduler,
+    )
+    from .scheduler import (
+        LRScheduler,
+        Scheduler,
+        WeightDecayScheduler,
+        group_matches,
+        normalize_tags,
+        parse_group_key,
+        read_group_value,
+        write_group_value,
+    )
+    from .validation import (
+        check_betas,
+        check_finite,
+        check_non_negative,
+        check_params_not_empty,
+        check_sparse,
+        check_unit_interval,
+    )
+
+# Imported on first use, so that a plugin module (``from waferopt.core import
+# hookimpl``) and ``waferopt --help`` do not import torch.
+_LAZY = {
+    "DeclaredOptimizer": ".authoring",
+    "Hyperparameter": ".authoring",
+    "StateSpec": ".authoring",
+    "CheckpointError": ".checkpoint",
+    "load_checkpoint": ".checkpoint",
+    "save_checkpoint": ".checkpoint",
+    "Optimizer": ".optimizer",
+    "Arg": ".schedule",
+    "Schedule": ".schedule",
+    "ScheduleScheduler": ".schedule",
+    "LRScheduler": ".scheduler",
+    "Scheduler": ".scheduler",
+    "WeightDecayScheduler": ".scheduler",
+    "group_matches": ".scheduler",
+    "normalize_tags": ".scheduler",
+    "parse_group_key": ".scheduler",
+    "read_group_value": ".scheduler",
+    "write_group_value": ".scheduler",
+    "check_betas": ".validation",
+    "check_finite": ".validation",
+    "check_non_negative": ".validation",
+    "check_params_not_empty": ".validation",
+    "check_sparse": ".validation",
+    "check_unit_interval": ".validation",
+}
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -72,3 +120,5 @@ __all__ = [
     "save_checkpoint",
     "write_group_value",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

@@ -107,3 +107,14 @@ class HookSpecs:
     @hookspec
     def register_schedulers(self) -> list[Registration]:  # type: ignore[empty-body]
         """Return the LR, weight-decay and other schedulers this plugin provides."""
+
+    @hookspec
+    def register_cli_commands(self, subparsers: Any) -> None:
+        """Add subcommands to the ``waferopt`` console script.
+
+        ``subparsers`` is the ``argparse`` subparsers action of ``waferopt``: call
+        ``subparsers.add_parser(name, help=...)``, add its arguments, and
+        ``set_defaults(func=run)`` where ``run(args: argparse.Namespace) -> int``
+        returns the exit status. Keep this hook cheap (it runs for ``waferopt
+        --help``): import heavy modules (torch) inside ``run``, not here.
+        """

@@ -9,37 +9,44 @@ other schedulers (Sequential, Chained, ScalePerParam) live in
 :mod:`waferopt.schedulers.composites`.
 """
 
+from __future__ import annotations
+
 from typing import Any
 
-from . import composites as composites
-from . import lr_scheduler as lr_scheduler
-from . import scheduler as scheduler
-from . import shapes as shapes
-from . import weight_decay_scheduler as weight_decay_scheduler
-from ._index import namespace
 from ._version import __version__ as __version__
 
-_CLASSES = {**namespace(0), **namespace(1), **namespace(2)}
-globals().update(_CLASSES)
-ChainedScheduler = _CLASSES["ChainedLR"]
-LRScheduler = lr_scheduler.LRScheduler
-WeightDecayScheduler = weight_decay_scheduler.WeightDecayScheduler
-
-__all__ = sorted(
-    {
-        *_CLASSES,
-        "ChainedScheduler",
-        "LRScheduler",
-        "WeightDecayScheduler",
-        "__version__",
-        "composites",
-        "lr_scheduler",
-        "scheduler",
-        "shapes",
-        "weight_decay_scheduler",
-    }
-)
+_SUBMODULES = ("composites", "lr_scheduler", "scheduler", "shapes", "weight_decay_scheduler")
+_loaded: dict[str, Any] = {}
 
 
-def __getattr__(name: str) -> Any:  # for type checkers: the names above are dynamic
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+def _load() -> dict[str, Any]:
+    """Every class and submodule, imported on first use: the plugin module, which lists
+    names from lazy records, needs no torch."""
+    if not _loaded:
+        import importlib
+
+        from ._index import namespace
+
+        modules = {m: importlib.import_module(f".{m}", __name__) for m in _SUBMODULES}
+        classes = {**namespace(0), **namespace(1), **namespace(2)}
+        values: dict[str, Any] = {**modules, **classes}
+        values["ChainedScheduler"] = classes["ChainedLR"]
+        values["LRScheduler"] = modules["lr_scheduler"].LRScheduler
+        values["WeightDecayScheduler"] = modules["weight_decay_scheduler"].WeightDecayScheduler
+        values["__all__"] = sorted({*values, "__version__"})
+        globals().update(values)
+        _loaded.update(values)
+    return _loaded
+
+
+def __getattr__(name: str) -> Any:  # also for type checkers: the names are dynamic
+    if name.startswith("__") and name != "__all__":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    values = _load()
+    if name not in values:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return values[name]
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_load()["__all__"]))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tiny_models import TinyDINO, TinyGPT, TinyMLP
 from torch import nn
 
+from waferopt.modelzoo import build_param_groups, is_no_decay
 from waferopt.registry import ConfigError, ConfigErrors
-from waferopt.registry.modelzoo import build_param_groups, is_no_decay
-from waferopt.registry.modelzoo.models import TinyDINO, TinyGPT, TinyMLP
 
 
 def names_of(groups, model):

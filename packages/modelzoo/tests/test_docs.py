@@ -7,14 +7,13 @@ import warnings
 from pathlib import Path
 
 import pytest
+from modelzoo_support import require_optimizer
+from tiny_models import TinyGPT
 
-from waferopt.registry.modelzoo import build
-from waferopt.registry.modelzoo.formats import SETTINGS_KEYS
-from waferopt.registry.modelzoo.models import TinyGPT
+from waferopt.modelzoo import build
+from waferopt.modelzoo.formats import SETTINGS_KEYS
 
-from .conftest import require_optimizer
-
-GUIDE = Path(__file__).resolve().parents[2] / "docs" / "porting-guide.md"
+GUIDE = Path(__file__).resolve().parents[3] / "docs" / "porting-guide.md"
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,10 @@ import copy
 import warnings
 
 import pytest
+from tiny_models import TinyMLP
 
+from waferopt.modelzoo import build, inspect_config, load_config, parse_config
 from waferopt.registry import ConfigError, ConfigErrors
-from waferopt.registry.modelzoo import build, inspect_config, load_config, parse_config
-from waferopt.registry.modelzoo.models import TinyMLP
 
 SETTINGS = {
     "log_summaries": True,

@@ -12,18 +12,19 @@ from typing import Any
 import torch
 
 from waferopt.core import Kind, LRScheduler, Optimizer, Scheduler
+from waferopt.registry import configure_optimizer_params, get_registry
+from waferopt.registry.config_keys import pair_aliases
+from waferopt.registry.errors import ConfigError, ConfigErrors, UnknownNameError, join_path
+from waferopt.registry.normalize import coerce_numbers
+from waferopt.registry.schedulers_config import configure_lr_scheduler, configure_scheduler
+from waferopt.registry.stand_in import StandInOptimizer
 
-from .._normalize import coerce_numbers
-from ..discovery import get_registry
-from ..errors import ConfigError, ConfigErrors, UnknownNameError, join_path
-from ..optimizer_config import _PAIRS, configure_optimizer_params
-from ..schedulers_config import configure_lr_scheduler, configure_scheduler
 from .formats import OptimizerSpec, load_config, parse_config
-from .param_groups import ParamGroupInfo, build_param_groups
+from .param_groups import LR_FACTOR_KEY, ParamGroupInfo, build_param_groups
 
 __all__ = ["BuildResult", "Report", "build", "inspect_config"]
 
-_DEPRECATED_OPTIMIZER_KEYS = {old for pair in _PAIRS.values() for old in pair}
+_DEPRECATED_OPTIMIZER_KEYS = {old for pair in pair_aliases().values() for old in pair}
 
 
 @dataclass
@@ -40,6 +41,8 @@ class BuildResult:
         format: ``"legacy"`` or ``"trainer"``.
         optimizer_kwargs: the arguments the optimizer class was given (without params).
         ignored_keys: optimizer-block keys the optimizer class does not take (dropped).
+        stand_in: True when built without a model, over stand-in parameters (one group
+            per declared tag): for checks and plots, not for training.
     """
 
     optimizer: Optimizer
@@ -49,6 +52,7 @@ class BuildResult:
     format: str = "trainer"
     optimizer_kwargs: dict[str, Any] = field(default_factory=dict)
     ignored_keys: list[str] = field(default_factory=list)
+    stand_in: bool = False
 
     def step_schedulers(self) -> None:
         """Step every scheduler once (after ``optimizer.step()``)."""
@@ -74,45 +78,49 @@ class Report:
         return not self.errors and self.result is not None
 
 
-class _StandInOptimizer(Optimizer):
-    """An optimizer with no update, so schedulers can be checked when the real one fails."""
-
-    def __init__(self, groups: list[dict[str, Any]]) -> None:
-        super().__init__(groups, {"lr": 0.1, "weight_decay": 0.0})
-
-    def preinitialize(self) -> None:
-        pass
-
-    @torch.no_grad()
-    def step(self, closure: Any = None) -> Any:  # pragma: no cover - never stepped
-        raise RuntimeError("the stand-in optimizer does not step")
+_STAND_IN_LR = 0.1
+"""The learning rate of stand-in groups (an LR scheduler overwrites it)."""
 
 
-def _stand_in_groups(
-    spec: OptimizerSpec | None, groups: list[dict[str, Any]] | None
-) -> list[dict[str, Any]]:
-    """Param groups for the stand-in: the real ones, else one per declared tag."""
-    if groups:
-        return [
-            {k: v for k, v in g.items() if k != "params"}
-            | {"params": [torch.zeros(1, requires_grad=True)]}
-            for g in groups
-        ]
-    out: list[dict[str, Any]] = [{"params": [torch.zeros(1, requires_grad=True)]}]
-    filters = spec.tag_filters if spec is not None else None
+def _stand_in_groups(spec: OptimizerSpec) -> tuple[list[dict[str, Any]], list[ParamGroupInfo]]:
+    """Param groups over stand-in parameters, when there is no model (or its groups
+    failed): an untagged group and one per declared tag, each with, when the block has
+    ``adjust_learning_rate``, the LR factor 1.0 (the optimizer's arguments give the
+    rest, its weight decay included)."""
+    filters = spec.tag_filters
     if isinstance(filters, Mapping):
         filters = [filters]
-    tags = []
+    tags: list[str] = []
     if isinstance(filters, (list, tuple)):
         tags = [
             f["tag"] for f in filters if isinstance(f, Mapping) and isinstance(f.get("tag"), str)
         ]
-    for tag in dict.fromkeys(tags):
-        out.append({"params": [torch.zeros(1, requires_grad=True)], "tags": {tag}})
-    if spec is not None and spec.adjust_learning_rate:
-        for g in out:
-            g["adjust_learning_rate"] = 1.0
-    return out
+    factor = 1.0 if spec.adjust_learning_rate else None
+    groups: list[dict[str, Any]] = []
+    infos: list[ParamGroupInfo] = []
+    for tag in [None, *dict.fromkeys(tags)]:
+        group: dict[str, Any] = {"params": [torch.zeros(1, requires_grad=True)]}
+        if tag is not None:
+            group["tags"] = {tag}
+        if factor is not None:
+            group[LR_FACTOR_KEY] = factor
+        infos.append(
+            ParamGroupInfo(
+                index=len(groups),
+                names=(),
+                numel=0,
+                tags=None if tag is None else frozenset({tag}),
+                weight_decay=spec.weight_decay,
+                adjust_learning_rate=factor,
+            )
+        )
+        groups.append(group)
+    return groups, infos
+
+
+def _stand_in_optimizer(groups: list[dict[str, Any]]) -> StandInOptimizer:
+    """A never-stepped optimizer over ``groups``, to check the schedulers on."""
+    return StandInOptimizer([{"lr": 0.1, "weight_decay": 0.0, **g} for g in groups])
 
 
 def _relocate(
@@ -165,7 +173,7 @@ def _build_schedulers(
     optimizer: Optimizer, spec: OptimizerSpec, errors: list[ConfigError]
 ) -> list[Scheduler]:
     schedulers: list[Scheduler] = []
-    adjusted = any("adjust_learning_rate" in g for g in optimizer.param_groups)
+    adjusted = any(LR_FACTOR_KEY in g for g in optimizer.param_groups)
     lr = spec.learning_rate
     if spec.schedulers is not None and spec.learning_rate is not None and _is_schedule(lr):
         errors.append(
@@ -261,7 +269,7 @@ def _ignored_keys(spec: OptimizerSpec, cls: type) -> list[str]:
 
 
 def inspect_config(
-    model: torch.nn.Module,
+    model: torch.nn.Module | None,
     config: Any,
     *,
     lr_adjustment_groups: Mapping[str, Any] | None = None,
@@ -270,7 +278,10 @@ def inspect_config(
     """Build what ``config`` asks for, collecting every problem instead of stopping.
 
     When the optimizer cannot be built, its schedulers are still checked, against a
-    stand-in optimizer with the same param groups. See :func:`build`.
+    stand-in optimizer with the same param groups. With ``model=None`` the optimizer is
+    built over stand-in parameters, one group per declared tag (the arguments and the
+    schedules are checked; globs cannot be, and the result's
+    :attr:`BuildResult.stand_in` is True). See :func:`build`.
     """
     errors: list[ConfigError] = []
     try:
@@ -284,7 +295,9 @@ def inspect_config(
 
     groups: list[dict[str, Any]] | None = None
     infos: list[ParamGroupInfo] = []
-    if not isinstance(model, torch.nn.Module):
+    if model is None:
+        groups, infos = _stand_in_groups(spec)
+    elif not isinstance(model, torch.nn.Module):
         errors.append(ConfigError(f"model must be a torch.nn.Module, got {type(model).__name__}"))
     else:
         try:
@@ -322,7 +335,7 @@ def inspect_config(
             # Without the real groups (they failed), the arguments are still checked, on
             # stand-in parameters, so that their problems are reported too.
             real = groups is not None
-            params = groups if groups is not None else _stand_in_groups(spec, None)
+            params = groups if groups is not None else _stand_in_groups(spec)[0]
             try:
                 built = cls(params, **cls_kwargs)
             except (ValueError, TypeError) as exc:
@@ -331,9 +344,10 @@ def inspect_config(
             else:
                 optimizer = built if real else None
 
-    target = (
-        optimizer if optimizer is not None else _StandInOptimizer(_stand_in_groups(spec, groups))
-    )
+    if optimizer is not None:
+        target: Optimizer = optimizer
+    else:
+        target = _stand_in_optimizer(groups or _stand_in_groups(spec)[0])
     schedulers = _build_schedulers(target, spec, errors)
 
     if optimizer is not None:
@@ -351,6 +365,7 @@ def inspect_config(
         format=spec.format,
         optimizer_kwargs=cls_kwargs,
         ignored_keys=ignored,
+        stand_in=model is None,
     )
     return Report(result, [], spec)
 
@@ -373,7 +388,7 @@ def build(
       (at the top level or under ``trainer.init``).
 
     Param groups are made as Model Zoo makes them (see
-    :mod:`waferopt.registry.modelzoo.param_groups`); LR schedulers are wrapped in
+    :mod:`waferopt.modelzoo.param_groups`); LR schedulers are wrapped in
     ``ScalePerParamLR`` when the groups carry ``adjust_learning_rate`` factors.
     Trainer keys are returned in :attr:`BuildResult.trainer_settings`. Deprecated
     1.x names are translated with a ``DeprecationWarning``, YAML numeric strings

@@ -9,13 +9,14 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
+from modelzoo_support import EXAMPLES, model_factory, require_optimizer
+from tiny_models import TinyGPT
 
+from waferopt.modelzoo import inspect_config
+from waferopt.modelzoo.cli import check_command, plot_command
+from waferopt.registry import ConfigError
 from waferopt.registry.cli import main
-from waferopt.registry.modelzoo import inspect_config
-from waferopt.registry.modelzoo.cli import check_command, plot_command
-from waferopt.registry.modelzoo.models import TinyGPT
-
-from .conftest import require_optimizer
 
 CONFIGS = Path(__file__).parent / "configs"
 BAD = CONFIGS / "bad"
@@ -45,7 +46,10 @@ BAD_PATHS = {
 }
 
 
-def run_check(path: Path, model: str = "gpt") -> tuple[int, str]:
+GPT, DINO, MLP = (model_factory(n) for n in ("TinyGPT", "TinyDINO", "TinyMLP"))
+
+
+def run_check(path: Path, model: str | None = GPT) -> tuple[int, str]:
     out = io.StringIO()
     code = check_command(str(path), model, out=out)
     return code, out.getvalue()
@@ -97,12 +101,12 @@ def test_check_prints_the_build():
 
 def test_check_shows_tags_milestones_settings_and_warnings():
     require_optimizer("AdamW")
-    code, text = run_check(CONFIGS / "trainer_dino.yaml", "dino")
+    code, text = run_check(CONFIGS / "trainer_dino.yaml", DINO)
     assert code == 0, text
     assert "last_layer" in text and "backbone" in text
     assert "milestones [20]" in text and "milestones [10]" in text
     assert "writes the weight decay of param groups [1, 3]" in text
-    code, text = run_check(CONFIGS / "legacy_constant_sgd.yaml", "mlp")
+    code, text = run_check(CONFIGS / "legacy_constant_sgd.yaml", MLP)
     assert (
         "trainer settings (not applied by the optimizer): max_gradient_norm=1, log_summaries=True"
         in text
@@ -123,9 +127,9 @@ def test_check_with_a_model_factory(tmp_path, monkeypatch):
 
 
 def test_console_script_check_exit_codes(capsys):
-    assert main(["check", str(CONFIGS / "legacy_piecewise_sgd.yaml"), "--model", "mlp"]) == 0
+    assert main(["check", str(CONFIGS / "legacy_piecewise_sgd.yaml"), "--model", MLP]) == 0
     assert "PiecewiseConstantLR" in capsys.readouterr().out
-    assert main(["check", str(BAD / "trainer_mixed_problems.yaml")]) == 1
+    assert main(["check", str(BAD / "trainer_mixed_problems.yaml"), "--model", GPT]) == 1
     assert "4 problems:" in capsys.readouterr().out
 
 
@@ -151,17 +155,19 @@ def test_plot_writes_a_png(tmp_path):
     require_optimizer("AdamW")
     output = tmp_path / "schedule.png"
     out = io.StringIO()
-    code = plot_command(str(CONFIGS / "trainer_dino.yaml"), 60, str(output), "dino", out=out)
+    code = plot_command(str(CONFIGS / "trainer_dino.yaml"), 60, str(output), DINO, out=out)
     assert code == 0, out.getvalue()
     data = output.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
-    assert "5 param groups over 60 steps" in out.getvalue()
+    assert "5 param groups over 60 steps (--steps)" in out.getvalue()
 
 
 def test_plot_reports_errors_and_bad_steps(tmp_path):
     out = io.StringIO()
     assert (
-        plot_command(str(BAD / "trainer_mixed_problems.yaml"), 10, str(tmp_path / "x.png"), out=out)
+        plot_command(
+            str(BAD / "trainer_mixed_problems.yaml"), 10, str(tmp_path / "x.png"), GPT, out=out
+        )
         == 1
     )
     assert "4 problems:" in out.getvalue()
@@ -174,9 +180,10 @@ def test_plot_reports_errors_and_bad_steps(tmp_path):
 
 def test_trace_and_milestones_follow_the_schedule():
     """The plotted series are the groups' values, step by step; milestones are absolute."""
-    from waferopt.registry.modelzoo import build
-    from waferopt.registry.modelzoo.describe import milestones, trace
-    from waferopt.registry.modelzoo.models import TinyMLP
+    from tiny_models import TinyMLP
+
+    from waferopt.modelzoo import build
+    from waferopt.modelzoo.describe import milestones, trace
 
     result = build(TinyMLP(), CONFIGS / "trainer_nested_sequential.yaml")
     marks = sorted({m.step for s in result.schedulers for m in milestones(s)})
@@ -186,3 +193,90 @@ def test_trace_and_milestones_follow_the_schedule():
         series[0] == 0.0 and series[10] == pytest.approx(1.0) and series[14] == pytest.approx(1.0)
     )
     assert series[25] == pytest.approx(0.5, rel=1e-6) and series[39] == 0.0
+
+
+def test_check_without_a_model_uses_stand_in_groups():
+    """No --model: one stand-in group per declared tag; the arguments and schedules are
+    checked (and printed), the globs are not, and the output says so."""
+    require_optimizer("AdamW")
+    code, text = run_check(CONFIGS / "trainer_dino.yaml", None)
+    assert code == 0, text
+    assert "model: stand-in parameters" in text
+    rows = [line.split() for line in text.splitlines() if re.match(r"  \d+\s", line)]
+    assert [r[3] for r in rows] == ["-", "backbone", "head", "last_layer"]  # the config's tags
+    assert [r[1] for r in rows] == ["0"] * 4  # no model parameters
+    assert "no --model" in text
+    code, text = run_check(BAD / "trainer_mixed_problems.yaml", None)
+    assert code == 1
+    assert "optimizer.SGD.momentum" in text and "schedulers[1].LinearWD.total_iters" in text
+    assert "adjust_learning_rate.decoder_kernel" not in text  # a glob: needs the model
+
+
+def test_model_factory_forms(tmp_path, monkeypatch):
+    """--model takes package.module:factory or path/to/file.py:factory (a module-level
+    nn.Module works too); anything else is an error at --model."""
+    from waferopt.modelzoo.cli import load_model
+
+    assert type(load_model(MLP)).__name__ == "TinyMLP"
+    (tmp_path / "zoo_models.py").write_text(
+        "import torch\nmodel = torch.nn.Linear(2, 2)\nnot_a_model = 3\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert isinstance(load_model("zoo_models:model"), torch.nn.Linear)
+    assert isinstance(load_model(f"{tmp_path / 'zoo_models.py'}:model"), torch.nn.Linear)
+    for bad, match in [
+        ("zoo_models:not_a_model", "not a torch.nn.Module"),
+        ("zoo_models", "expected package.module:factory"),
+        (f"{tmp_path / 'missing.py'}:model", "cannot load"),
+        ("zoo_models:nothing", "cannot load"),
+    ]:
+        with pytest.raises(ConfigError, match=match):
+            load_model(bad)
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ("trainer:\n  init:\n    optimizer:\n      SGD: {lr: 0.1}\n    loop: {max_steps: 25}\n", 25),
+        ("optimizer:\n  SGD: {lr: 0.1}\nrunconfig: {max_steps: 7}\n", 7),
+        (
+            "optimizer:\n  optimizer_type: SGD\n  learning_rate:\n"
+            "    - {scheduler: Linear, initial_learning_rate: 0.0, end_learning_rate: 0.1, total_iters: 10}\n"
+            "    - {scheduler: CosineDecay, initial_learning_rate: 0.1, end_learning_rate: 0.0, total_iters: 30}\n",
+            40,
+        ),
+    ],
+)
+def test_plot_steps_come_from_the_config(tmp_path, config, expected):
+    """plot without --steps: max_steps (trainer loop or runconfig), else where the
+    schedules end."""
+    pytest.importorskip("matplotlib")
+    require_optimizer("SGD")
+    path = tmp_path / "config.yaml"
+    path.write_text(config)
+    out = io.StringIO()
+    code = plot_command(str(path), None, str(tmp_path / "s.png"), MLP, out=out)
+    assert code == 0, out.getvalue()
+    assert f"over {expected} steps (from the config)" in out.getvalue()
+
+
+def test_plot_without_steps_anywhere_asks_for_them(tmp_path):
+    require_optimizer("SGD")
+    path = tmp_path / "config.yaml"
+    path.write_text("optimizer:\n  optimizer_type: SGD\n  learning_rate: 0.1\n")
+    out = io.StringIO()
+    assert plot_command(str(path), None, str(tmp_path / "s.png"), out=out) == 1
+    assert "give --steps" in out.getvalue()
+    assert not (tmp_path / "s.png").exists()
+
+
+def test_max_steps_of_the_example_config():
+    """The legacy example carries runconfig.max_steps (300)."""
+    from waferopt.modelzoo import build
+    from waferopt.modelzoo.cli import steps_of
+    from waferopt.modelzoo.formats import load_config
+
+    path = EXAMPLES / "configs" / "gpt_legacy_mup.yaml"
+    require_optimizer("AdamW")
+    config = load_config(path)
+    assert steps_of(config, build(TinyGPT(), config)) == 300

@@ -32,16 +32,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._normalize import coerce_number, translate_deprecated
-from ..errors import ConfigError, join_path
-from ..optimizer_config import TRAINER_KEYS
+from waferopt.registry.config_keys import Role, keys_with_role, renamed_aliases
+from waferopt.registry.errors import ConfigError, join_path
+from waferopt.registry.normalize import coerce_number, translate_deprecated
 
 __all__ = ["OptimizerSpec", "load_config", "parse_config"]
 
-GROUPING_KEYS = ("params", "adjust_learning_rate")
-"""Keys of the optimizer block that shape the param groups (not optimizer arguments)."""
-
-SETTINGS_KEYS = frozenset(TRAINER_KEYS) - {"adjust_learning_rate", "optimizer_type"}
+SETTINGS_KEYS = keys_with_role(Role.TRAINER)
 """Trainer keys returned as trainer settings (gradient clipping, loss scaling, ...)."""
 
 
@@ -96,7 +93,7 @@ _MODEL_ZOO_SECTIONS = frozenset(
 def load_config(source: Any) -> dict[str, Any]:
     """A config as a new dict: from a mapping (deep-copied), or a YAML file path.
 
-    A string that contains a newline is read as YAML text. Reading YAML needs PyYAML (``pip install 'waferopt-registry[yaml]'``).
+    A string that contains a newline is read as YAML text. Reading YAML needs PyYAML (``pip install 'waferopt-modelzoo[yaml]'``).
     """
     if isinstance(source, Mapping):
         return copy.deepcopy(dict(source))
@@ -125,7 +122,7 @@ def _yaml_load(text: str, where: str) -> Any:
         import yaml
     except ImportError as exc:  # pragma: no cover - exercised without PyYAML only
         raise ImportError(
-            "reading YAML configs needs PyYAML: pip install 'waferopt-registry[yaml]'"
+            "reading YAML configs needs PyYAML: pip install 'waferopt-modelzoo[yaml]'"
         ) from exc
     try:
         return yaml.safe_load(text)
@@ -243,15 +240,16 @@ def parse_config(config: Mapping[str, Any]) -> tuple[OptimizerSpec | None, list[
         settings[key] = raw_kwargs.pop(key)
         key_paths.pop(key, None)
 
+    renamed = renamed_aliases()
     try:
-        raw_kwargs = translate_deprecated(
-            raw_kwargs, {"weight_decay_rate": "weight_decay"}, kwargs_path
-        )
-        if "weight_decay" in raw_kwargs and "weight_decay_rate" in key_paths:
-            key_paths["weight_decay"] = key_paths.pop("weight_decay_rate")
+        raw_kwargs = translate_deprecated(raw_kwargs, renamed, kwargs_path)
+        for old, new in renamed.items():
+            if new in raw_kwargs and old in key_paths:
+                key_paths[new] = key_paths.pop(old)
     except ConfigError as exc:
         errors.append(exc)
-        raw_kwargs.pop("weight_decay_rate", None)
+        for old in renamed:
+            raw_kwargs.pop(old, None)
 
     spec = OptimizerSpec(
         format=fmt,

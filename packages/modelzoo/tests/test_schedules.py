@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from modelzoo_support import installed, require_optimizer
+from tiny_models import TinyDINO, TinyGPT, TinyMLP
 
-from waferopt.registry.modelzoo import build
-from waferopt.registry.modelzoo.models import TinyDINO, TinyGPT, TinyMLP
-
-from .conftest import installed, require_optimizer
+from waferopt.modelzoo import build
 
 CONFIGS = Path(__file__).parent / "configs"
 

@@ -10,9 +10,10 @@ from typing import Any
 import torch
 
 from waferopt.core import Scheduler
+from waferopt.registry.cli import table_lines
+from waferopt.registry.errors import ConfigError
 
-from ..errors import ConfigError
-from .build import BuildResult
+from .builder import BuildResult
 from .param_groups import ParamGroupInfo
 
 __all__ = [
@@ -165,17 +166,6 @@ def _group_line(info: ParamGroupInfo) -> list[str]:
         _fmt(info.adjust_learning_rate) if info.adjust_learning_rate is not None else "-",
         _fmt(info.weight_decay),
     ]
-
-
-def table_lines(rows: list[list[str]], indent: str = "  ") -> list[str]:
-    """``rows`` (the first one the header) as aligned text lines, a rule under the header."""
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = []
-    for index, row in enumerate(rows):
-        lines.append(indent + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
-        if index == 0:
-            lines.append(indent + "  ".join("-" * w for w in widths))
-    return lines
 
 
 def describe_result(result: BuildResult) -> list[str]:

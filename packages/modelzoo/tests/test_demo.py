@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-
-from .conftest import require_optimizer
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+from modelzoo_support import EXAMPLES, require_optimizer
 
 
 @pytest.mark.parametrize("config", ["gpt_adamw_warmup_cosine.yaml", "gpt_legacy_mup.yaml"])

@@ -1,22 +1,16 @@
-"""Small stand-in models whose parameter names follow Model Zoo's, for ``waferopt check``,
-``waferopt plot``, the demo and the tests.
+"""Small models whose parameter names follow Model Zoo's, for the demo, the tests and
+``waferopt check`` / ``waferopt plot`` (they are examples: no wheel ships them)::
 
-``waferopt check CONFIG --model NAME`` takes one of :data:`MODELS` (``gpt``, ``dino``,
-``mlp``) or ``package.module:factory``, a callable returning your own ``nn.Module``.
+    waferopt check examples/configs/gpt_legacy_mup.yaml --model examples/tiny_models.py:TinyGPT
 """
 
 from __future__ import annotations
-
-import importlib
-from collections.abc import Callable
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..errors import ConfigError
-
-__all__ = ["MODELS", "TinyDINO", "TinyGPT", "TinyMLP", "make_model"]
+__all__ = ["TinyDINO", "TinyGPT", "TinyMLP"]
 
 
 class _Attention(nn.Module):
@@ -176,26 +170,3 @@ class TinyMLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc2(F.gelu(self.norm(self.fc1(x))))
-
-
-MODELS: dict[str, Callable[[], nn.Module]] = {"gpt": TinyGPT, "dino": TinyDINO, "mlp": TinyMLP}
-"""Built-in stand-in models by name."""
-
-
-def make_model(name: str) -> nn.Module:
-    """A built-in model (:data:`MODELS`) or ``package.module:factory()``."""
-    if name in MODELS:
-        return MODELS[name]()
-    module_name, sep, attr = name.partition(":")
-    if not sep or not module_name or not attr:
-        raise ConfigError(
-            f"unknown model {name!r}: use one of {', '.join(MODELS)} or 'package.module:factory'"
-        )
-    try:
-        factory = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"cannot load the model factory {name!r}: {exc}") from exc
-    model = factory() if callable(factory) and not isinstance(factory, nn.Module) else factory
-    if not isinstance(model, nn.Module):
-        raise ConfigError(f"{name!r} gave a {type(model).__name__}, not a torch.nn.Module")
-    return model

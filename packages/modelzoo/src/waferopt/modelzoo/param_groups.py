@@ -29,7 +29,6 @@ glob must match the whole name.
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -38,16 +37,21 @@ from typing import Any
 
 import torch
 
-from .._normalize import coerce_number
-from ..errors import ConfigError, ConfigErrors, join_path
+from waferopt.registry.errors import ConfigError, ConfigErrors, closest_one, join_path
+from waferopt.registry.normalize import coerce_number
 
 __all__ = [
     "DEFAULT_LR_ADJUSTMENT_GROUPS",
+    "LR_FACTOR_KEY",
     "NORM_TYPES",
     "ParamGroupInfo",
     "build_param_groups",
     "is_no_decay",
 ]
+
+LR_FACTOR_KEY = "adjust_learning_rate"
+"""The param-group key that holds a group's LR factor: what ``ScalePerParamLR``
+(``waferopt-schedulers``) reads, named like the config key that sets it."""
 
 DEFAULT_LR_ADJUSTMENT_GROUPS: dict[str, tuple[str, ...]] = {
     "embedding": ("*embedding*weight",),
@@ -282,8 +286,8 @@ def _adjustment_partition(
         patterns = [_glob(g) for g in globs]
         hits = {n for n in names if any(p.fullmatch(n) for p in patterns)}
         if key not in known and not hits:
-            close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.75)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
+            close = closest_one(key, known, cutoff=0.75)
+            hint = f" Did you mean {close!r}?" if close else ""
             errors.append(
                 ConfigError(
                     f"{key!r} is neither a layer type of the model ({', '.join(known) or 'none'}) "
@@ -409,7 +413,7 @@ def build_param_groups(
         if tags:
             group["tags"] = set(tags)
         if scale is not None:
-            group["adjust_learning_rate"] = scale
+            group[LR_FACTOR_KEY] = scale
         groups.append(group)
         infos.append(
             ParamGroupInfo(
