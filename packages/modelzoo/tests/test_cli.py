@@ -237,7 +237,10 @@ def test_model_factory_forms(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     ("config", "expected"),
     [
-        ("trainer:\n  init:\n    optimizer:\n      SGD: {lr: 0.1}\n    loop: {max_steps: 25}\n", 25),
+        (
+            "trainer:\n  init:\n    optimizer:\n      SGD: {lr: 0.1}\n    loop: {max_steps: 25}\n",
+            25,
+        ),
         ("optimizer:\n  SGD: {lr: 0.1}\nrunconfig: {max_steps: 7}\n", 7),
         (
             "optimizer:\n  optimizer_type: SGD\n  learning_rate:\n"
