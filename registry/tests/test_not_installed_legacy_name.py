@@ -51,3 +51,13 @@ def test_optim_build_without_modelzoo_says_what_to_install(monkeypatch):
         match=r"optim.build needs .*'waferopt-modelzoo'.*pip install waferopt-modelzoo",
     ):
         optim.build(torch.nn.Linear(2, 2), {"optimizer": {"SGD": {"lr": 0.1}}})
+
+
+def test_without_a_checkout_the_hint_is_the_index_form(monkeypatch):
+    """A registry installed from an index or a wheel file sees no checkout."""
+    from waferopt.registry import install
+
+    monkeypatch.setattr(install, "_registry_folder", lambda: (None, False))
+    assert install.checkout_root() is None
+    assert install.install_hint("waferopt-adam") == "pip install waferopt-adam"
+    assert install.install_hint("not-ours") == "pip install not-ours"
