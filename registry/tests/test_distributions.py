@@ -31,9 +31,29 @@ def test_the_list_is_the_folders_that_hold_a_pyproject(checkout):
         assert re.search(rf'^name = "{re.escape(dist.name)}"$', text, re.M), dist
 
 
-def test_the_catalogue_names_only_listed_plugins():
+def test_the_catalogue_names_the_names_of_every_listed_plugin():
+    """A missing first-party name says what to install: the catalogue has an entry for
+    each family and the schedulers of the list, and for nothing else."""
     plugins = {d.name for d in with_role(Role.FAMILY, Role.SCHEDULERS)}
-    assert set(NAMES_BY_DISTRIBUTION) <= plugins
+    assert set(NAMES_BY_DISTRIBUTION) == plugins
+    assert all(NAMES_BY_DISTRIBUTION.values())
+
+
+def test_the_meta_distribution_requires_the_list(checkout):
+    """packages/waferopt's requirements are the registry, core, every family and the
+    schedulers of the list, each pinned at the one version; its extras add modelzoo."""
+    tomllib = pytest.importorskip("tomllib")
+    (meta,) = with_role(Role.META)
+    project = tomllib.loads((checkout / meta.folder / "pyproject.toml").read_text())["project"]
+    version = project["version"]
+    expected = [
+        d for d in FIRST_PARTY if d.role in (Role.CORE, Role.REGISTRY, Role.FAMILY, Role.SCHEDULERS)
+    ]
+    assert sorted(project["dependencies"]) == sorted(f"{d.name}=={version}" for d in expected)
+    (zoo,) = with_role(Role.EXTENSION)
+    extras = project["optional-dependencies"]
+    assert set(extras) == {"modelzoo", "plot", "all"}
+    assert all(req.startswith(f"{zoo.name}[") for reqs in extras.values() for req in reqs)
 
 
 def test_the_readme_install_table_lists_every_distribution(checkout):
