@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+
+import pytest
 
 from waferopt.registry import reset_registry
 from waferopt.registry.cli import build_parser, main
@@ -72,20 +75,62 @@ def test_a_plugin_cannot_take_a_command_name(site, capsys):
     assert registry.failures[0].plugin.distribution == "greedy-plugin"
 
 
-def test_help_and_plugins_do_not_import_torch():
-    """`waferopt --help` and `waferopt plugins` list names from lazy records: no torch."""
+HEAVY = ("torch", "numpy", "yaml", "matplotlib")
+
+
+def _heavy_modules_after(argvs: list[list[str]], env: dict[str, str] | None = None) -> str:
+    """Run ``waferopt`` with each argv in one fresh process; its stdout, then the heavy
+    modules it imported (``HEAVY [...]``)."""
     code = (
         "import sys\n"
         "from waferopt.registry.cli import main\n"
-        "for argv in (['plugins'], ['plugins', '--json']):\n"
-        "    main(argv)\n"
-        "try:\n"
-        "    main(['--help'])\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "heavy = sorted(m for m in ('torch', 'numpy', 'yaml', 'matplotlib') if m in sys.modules)\n"
-        "print('HEAVY', heavy)\n"
+        f"for argv in {argvs!r}:\n"
+        "    try:\n"
+        "        main(argv)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        f"print('HEAVY', sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert "HEAVY []" in proc.stdout, proc.stdout[-2000:] + proc.stderr[-2000:]
-    assert "check" in proc.stdout and "SGD" in proc.stdout
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **(env or {})},
+    )
+    return proc.stdout
+
+
+def test_help_imports_no_torch():
+    """`waferopt --help` (and a subcommand's --help) load the plugin modules and their
+    CLI hooks only: no optimizer, no schedule, no torch."""
+    out = _heavy_modules_after([["--help"], ["plugins", "--help"], ["check", "--help"]])
+    assert out.rstrip().endswith("HEAVY []"), out[-2000:]
+    assert "plugins" in out and "check" in out
+
+
+def _families_but_schedulers() -> str:
+    from waferopt.registry.distributions import Role, with_role
+
+    names = [d.name for d in with_role(Role.FAMILY, Role.EXTENSION)]
+    return ",".join(names)
+
+
+def test_plugins_lists_optimizers_without_torch():
+    """`waferopt plugins` lists names from the plugins' lazy records: with every family
+    installed (the schedulers aside, below), no optimizer module and no torch."""
+    out = _heavy_modules_after(
+        [["plugins"], ["plugins", "--json"]], env={"WAFEROPT_PLUGINS": _families_but_schedulers()}
+    )
+    assert out.rstrip().endswith("HEAVY []"), out[-2000:]
+    assert "SGD" in out
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="waferopt-schedulers derives its records from its classes (_plugin imports "
+    "_index, which imports every shape and composite module, hence torch)",
+)
+def test_plugins_with_the_schedulers_imports_no_torch():
+    out = _heavy_modules_after([["plugins"]])
+    assert out.rstrip().endswith("HEAVY []"), out[-2000:]

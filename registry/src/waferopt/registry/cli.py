@@ -165,9 +165,8 @@ def build_parser(registry: Registry | None = None) -> argparse.ArgumentParser:
     plugins.add_argument("--json", action="store_true", help="print JSON")
     plugins.add_argument("--markdown", action="store_true", help="print the Markdown reference")
     plugins.set_defaults(func=_cmd_plugins)
-    before = len(registry.failures)
-    registry.call_hook("register_cli_commands", subparsers=_GuardedSubparsers(sub))
-    for failure in registry.failures[before:]:
+    _, failures = registry.call_hook("register_cli_commands", subparsers=_GuardedSubparsers(sub))
+    for failure in failures:
         print(
             f"waferopt: {failure.plugin.distribution} {failure.plugin.version}: its commands "
             f"are not available ({failure.stage}: {failure.error})",

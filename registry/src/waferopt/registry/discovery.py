@@ -162,6 +162,7 @@ class Registry:
             only = [n for n in os.environ[ENV_ONLY].split(",") if n.strip()]
         self._only = None if only is None else {_normalize_dist(n) for n in only}
         self._lock = threading.RLock()
+        self._plugins_loaded = False
         self._loaded = False
         self._entries: list[Entry] = []
         self._index: dict[str, list[Entry]] = {}
@@ -172,16 +173,27 @@ class Registry:
         self.plugin_manager.add_hookspecs(HookSpecs)
 
     # ------------------------------------------------------------------ loading
+    def _ensure_plugins(self) -> None:
+        """Import every plugin module and register it with pluggy (once)."""
+        if self._plugins_loaded:
+            return
+        with self._lock:
+            if not self._plugins_loaded:
+                self._load_plugins()
+                self._plugins_loaded = True
+
     def _ensure_loaded(self) -> None:
+        """Load the plugins, then collect their records (once)."""
         if self._loaded:
             return
         with self._lock:
             if self._loaded:
                 return
-            self._discover()
+            self._ensure_plugins()
+            self._collect_records()
             self._loaded = True
 
-    def _discover(self) -> None:
+    def _load_plugins(self) -> None:
         for ep in self._entry_points():
             info = _plugin_info(ep)
             if (
@@ -206,6 +218,9 @@ class Registry:
                 continue
             self._plugins.append(info)
             self._infos[plugin_name] = info
+
+    def _collect_records(self) -> None:
+        for plugin_name, info in self._infos.items():
             for hook_name in _HOOKS:
                 for impl in getattr(self.plugin_manager.hook, hook_name).get_hookimpls():
                     if impl.plugin_name != plugin_name:
@@ -216,15 +231,20 @@ class Registry:
                     except Exception as exc:
                         self._fail(info, f"hook {hook_name}", exc)
 
-    def call_hook(self, hook_name: str, **kwargs: Any) -> list[tuple[PluginInfo, Any]]:
+    def call_hook(
+        self, hook_name: str, **kwargs: Any
+    ) -> tuple[list[tuple[PluginInfo, Any]], list[PluginFailure]]:
         """Call ``hook_name`` of every loaded plugin that implements it, each on its own.
 
-        A plugin whose implementation raises is recorded in :attr:`failures` (stage
-        ``hook <name>``) and skipped; the others still run. Returns each plugin's
-        result, in discovery order.
+        Only the plugin modules are loaded for it, not their records (so a hook such as
+        ``register_cli_commands`` runs without importing any optimizer). A plugin whose
+        implementation raises is recorded in :attr:`failures` (stage ``hook <name>``)
+        and skipped; the others still run. Returns each plugin's result, in discovery
+        order, and the failures of this call.
         """
-        self._ensure_loaded()
+        self._ensure_plugins()
         results: list[tuple[PluginInfo, Any]] = []
+        failures: list[PluginFailure] = []
         impls = getattr(self.plugin_manager.hook, hook_name).get_hookimpls()
         order = list(self._infos)
         for impl in sorted(impls, key=lambda i: order.index(i.plugin_name)):
@@ -233,15 +253,16 @@ class Registry:
                 results.append((info, impl.function(**kwargs)))
             except Exception as exc:
                 with self._lock:
-                    self._fail(info, f"hook {hook_name}", exc)
-        return results
+                    failures.append(self._fail(info, f"hook {hook_name}", exc))
+        return results, failures
 
-    def _fail(self, info: PluginInfo, stage: str, exc: BaseException) -> None:
+    def _fail(self, info: PluginInfo, stage: str, exc: BaseException) -> PluginFailure:
         failure = PluginFailure(
             info, stage, f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc))
         )
         self._failures.append(failure)
         logger.warning("waferopt plugin %s failed at %s: %s", info.label, stage, failure.error)
+        return failure
 
     def _add_records(self, records: Any, info: PluginInfo, hook_name: str) -> None:
         if records is None:
