@@ -69,14 +69,14 @@ def test_process_registry_is_one_object_discovered_once(monkeypatch):
     reset_registry()
     monkeypatch.setattr(discovery_module, "_registry", None)
     discovered: list[int] = []
-    original = Registry._discover
+    original = Registry._load_plugins
 
     def counting(self):
         discovered.append(1)
         time.sleep(0.1)
         original(self)
 
-    monkeypatch.setattr(Registry, "_discover", counting)
+    monkeypatch.setattr(Registry, "_load_plugins", counting)
     results = _in_threads(
         THREADS, lambda _: (get_registry(), get_registry().resolve("adamw", Kind.OPTIMIZER))
     )
