@@ -9,8 +9,8 @@ import json
 import pytest
 from _env import FIRST_PARTY, META, PLUGIN_DISTS, ROOT
 
-# The names of cerebras.pytorch.optim 2.3 (shared/spec: the API reference and the
-# semantics' tables), written out here rather than read from the registry's catalogue.
+# The names of cerebras.pytorch.optim 2.3 (the reference API, restated in
+# docs/explanation/semantics.md#semantics-2), written out here rather than read from the registry's catalogue.
 OPTIMIZERS = {
     "SGD": {"lr": 0.1},
     "ASGD": {},

@@ -181,10 +181,7 @@ class ModelZooKeysDirective(SphinxDirective):
     """The table of every special key of a Model Zoo ``optimizer:`` block."""
 
     def run(self) -> list[nodes.Node]:
-        try:
-            keys_module = importlib.import_module("waferopt.registry.config_keys")
-        except ImportError:
-            return _markdown(self, self._from_sets())
+        keys_module = importlib.import_module("waferopt.registry.config_keys")
         rows = ["| key | role | deprecated names | what it is for |", "| --- | --- | --- | --- |"]
         for key in keys_module.KEYS:
             old = [*key.aliases, *(key.parts or ())]
@@ -193,16 +190,6 @@ class ModelZooKeysDirective(SphinxDirective):
                 f"| `{key.name}` | {role} | {', '.join(f'`{o}`' for o in old)} | {key.description} |"
             )
         return _markdown(self, "\n".join(rows))
-
-    @staticmethod
-    def _from_sets() -> str:
-        """Before the one table existed: the trainer and grouping key sets."""
-        from waferopt.registry.modelzoo import formats
-
-        rows = ["| key | role |", "| --- | --- |"]
-        rows += [f"| `{k}` | trainer setting |" for k in sorted(formats.SETTINGS_KEYS)]
-        rows += [f"| `{k}` | param groups |" for k in formats.GROUPING_KEYS]
-        return "\n".join(rows)
 
 
 # ---------------------------------------------------------------- gallery

@@ -1,6 +1,6 @@
 """configure_lr_scheduler, configure_scheduler, configure_scheduler_params: Model Zoo
 style round trips (each checked against the schedulers built by hand), every format of
-semantics.md §5, the Decisions (9 to 13), and bad configurations that fail before the
+docs/explanation/semantics.md#semantics-5, the Decisions (9 to 13), and bad configurations that fail before the
 optimizer is touched."""
 
 from __future__ import annotations

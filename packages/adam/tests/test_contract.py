@@ -16,7 +16,7 @@ from waferopt.core import Kind
 ALL = [AdamBase, Adam, AdamW, Adamax, NAdam, RAdam, Lamb]
 
 SPEC_SIGNATURES = {
-    # cerebras-pytorch-optim-api.txt (AdamBase: semantics.md §2.1)
+    # the reference API's signatures (AdamBase: docs/explanation/semantics.md#semantics-2-1)
     AdamBase: dict(
         lr=1e-3,
         betas=(0.9, 0.999),

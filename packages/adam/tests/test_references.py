@@ -6,7 +6,7 @@
   when either norm is 0;
 * AdamW(correct_bias=False), HuggingFace ``transformers.AdamW`` semantics with the
   decay taken on θ before the update (as Cerebras and torch do);
-* AdamBase with both coupled L2 and decoupled decay (semantics.md §2.1).
+* AdamBase with both coupled L2 and decoupled decay (docs/explanation/semantics.md#semantics-2-1).
 
 The references are per-tensor loops in float64 with Python math, independent of the
 multi-tensor code under test. Each rule also trains a small model.
@@ -60,7 +60,7 @@ def lamb_reference(params, steps, lr, betas, eps, wd, adam=False, zero_first=Fal
 
 
 def adam_base_reference(params, steps, lr, betas, eps, wd, l2, correct_bias, amsgrad=False):
-    """semantics.md §2.1, one tensor at a time, with exact powers (β^t in double).
+    """docs/explanation/semantics.md#semantics-2-1, one tensor at a time, with exact powers (β^t in double).
 
     Every path of ours (fused, multi-tensor, device-side) computes its bias corrections
     this accurately: the device-side path recovers t from the float32 power state

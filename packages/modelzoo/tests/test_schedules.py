@@ -1,7 +1,7 @@
 """Model Zoo configs (tests/configs/*.yaml) → LR and WD of every param group, checked at
 the boundaries of every phase (m-1, m, m+1) and after the last one.
 
-Expected values come from the formulas of semantics.md §4, written here with the
+Expected values come from the formulas of docs/explanation/semantics.md#semantics-4, written here with the
 numbers of each config, independently of the library's code.
 """
 

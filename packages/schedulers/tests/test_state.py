@@ -138,7 +138,7 @@ def test_lambda_state_dict_excludes_functions_and_pickles():
 
 
 def test_state_dict_keys_are_the_spec_example():
-    """semantics.md §3 lists LinearLR's keys: the arguments and the step machinery, not the
+    """docs/explanation/semantics.md#semantics-3 lists LinearLR's keys: the arguments and the step machinery, not the
     param-group key (a constructor argument) nor a cache of constant tensors."""
     o = make_optimizer()
     assert set(S.LinearLR(o, 0.1, 0.0, 10).state_dict()) == {

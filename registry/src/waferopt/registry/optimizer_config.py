@@ -1,4 +1,4 @@
-"""``configure_optimizer`` and ``configure_optimizer_params`` (semantics.md §5)."""
+"""``configure_optimizer`` and ``configure_optimizer_params`` (docs/explanation/semantics.md#semantics-5)."""
 
 from __future__ import annotations
 

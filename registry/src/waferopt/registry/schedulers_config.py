@@ -1,5 +1,5 @@
 """``configure_lr_scheduler``, ``configure_scheduler`` and ``configure_scheduler_params``
-(semantics.md §5 and the Decisions).
+(docs/explanation/semantics.md#semantics-5 and the Decisions).
 
 Every path works in three phases, so that a bad configuration fails before the
 optimizer is touched:

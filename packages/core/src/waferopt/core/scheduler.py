@@ -190,7 +190,7 @@ class Scheduler(abc.ABC):
         "_step_count",
         "_get_called_within_step",
     )
-    """The keys of :meth:`state_dict` every scheduler has (semantics.md §3)."""
+    """The keys of :meth:`state_dict` every scheduler has (docs/explanation/semantics.md#semantics-3)."""
 
     composite: ClassVar[str | None] = None
     """What the configuration layer builds this class from: ``None`` (arguments only),

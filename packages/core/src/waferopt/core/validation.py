@@ -1,4 +1,4 @@
-"""Argument checks shared by every optimizer: precise ``ValueError``s naming the argument."""
+"""Argument checks shared by every optimizer: a precise ``ValueError`` naming the argument."""
 
 from __future__ import annotations
 
