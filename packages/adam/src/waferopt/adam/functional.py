@@ -66,9 +66,14 @@ def _write_powers(powers: Sequence[Tensor], beta: Any, t_next: C.Coef) -> None:
         if isinstance(src, Tensor):  # one value (a 0-d tensor beta) for every tensor
             src = [src] * len(powers)
         torch._foreach_copy_(list(powers), src)
-    else:
+    elif torch.compiler.is_compiling():
         torch._foreach_mul_(list(powers), 0.0)
         torch._foreach_add_(list(powers), value)
+    else:
+        # eager: one fill per 0-d state; a CPU foreach op over 0-d tensors is a loop of
+        # per-tensor ops with a scalar wrapped each time, several times slower than this
+        for power in powers:
+            power.fill_(value)
 
 
 def _step_number(
