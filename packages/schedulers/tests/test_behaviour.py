@@ -221,3 +221,73 @@ def test_plugin_registers_every_class_once():
     assert exported - {"ChainedScheduler"} == set(names)
     chained = next(r for r in records if r.name == "ChainedLR")
     assert "ChainedScheduler" in chained.aliases
+
+
+def test_the_records_read_from_the_sources_are_the_classes():
+    """The plugin's names, read from the shape and composite files as text, are those of
+    the classes those files define: each shape's three classes, its summary and aliases,
+    in the order of the modules."""
+    from waferopt.schedulers._index import ENTRIES
+    from waferopt.schedulers._names import entries
+
+    classes = [(lr.__name__, wd.__name__, g.__name__, d, a) for lr, wd, g, d, a in ENTRIES]
+    assert [tuple(e) for e in entries()] == classes
+    assert len(classes) == 20  # 17 shapes (Linear and the warm restarts share a file), 3 composites
+
+
+def test_listing_the_records_imports_no_torch():
+    """register_schedulers reads names without importing a shape, a composite or torch."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from waferopt.schedulers._plugin import register_schedulers\n"
+        "print(len(register_schedulers()), 'torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["60", "False"]
+
+
+_SHAPE = """
+from waferopt.core.schedule import Schedule
+SUMMARY = "A summary."
+A = Schedule("A", f, summary={summary}, args=[], lr_aliases={aliases})
+{classes}
+"""
+
+
+@pytest.mark.parametrize(
+    ("summary", "aliases", "classes", "error"),
+    [
+        (
+            "SUMMARY",
+            "()",
+            "AL, AW, AS = A.classes(__name__)",
+            r"shape\.py:4: summary= is not a string literal",
+        ),
+        (
+            '"A."',
+            "ALIASES",
+            "AL, AW, AS = A.classes(__name__)",
+            r":4: lr_aliases= is not a tuple of string literals",
+        ),
+        ('"A."', "()", "", r"shape\.py:4: A: a Schedule without `\.\.\. = A\.classes"),
+        ('"A."', "()", "ALL = A.classes(__name__)", r":5: classes\(\) assigned to something"),
+    ],
+)
+def test_a_shape_file_the_reader_cannot_read_is_an_error_naming_the_line(
+    tmp_path, summary, aliases, classes, error
+):
+    """A summary or aliases that are not literals, or a Schedule whose classes are not
+    bound to three names, stop the reader with the file and line, never a wrong record."""
+    from waferopt.schedulers._names import _shapes
+
+    path = tmp_path / "shape.py"
+    path.write_text(_SHAPE.format(summary=summary, aliases=aliases, classes=classes))
+    with pytest.raises(ValueError, match=error):
+        _shapes(path)
+    path.write_text(
+        _SHAPE.format(summary='"A."', aliases='("B",)', classes="X, Y, Z = A.classes(__name__)")
+    )
+    assert [tuple(n) for n in _shapes(path)] == [("X", "Y", "Z", "A", ("B",))]

@@ -1,8 +1,9 @@
 """The classes of every shape and composite, gathered from their own files.
 
 Nothing here names a shape: the lists come from :data:`shapes.SCHEDULES` and
-:data:`composites.COMPOSITES`, so adding a shape file (and its entry in
-``shapes/__init__.py``) is all it takes.
+:data:`composites.COMPOSITES`, so adding a shape file is all it takes. The plugin's
+records do not come from here (that would import torch) but from the same files read
+as text (:mod:`waferopt.schedulers._names`); a test checks that both agree.
 """
 
 from __future__ import annotations
@@ -14,12 +15,7 @@ from .shapes import SCHEDULES
 ENTRIES: list[tuple[type, type, type, str, tuple[str, ...]]] = [
     (*s.bindings, s.summary.rstrip("."), s.lr_aliases) for s in SCHEDULES
 ]
-ENTRIES += [(lr, wd, generic, description, ()) for lr, wd, generic, description in COMPOSITES]
-# ChainedLR is also registered as ChainedScheduler (the spec's name).
-ENTRIES = [
-    (lr, wd, g, d, ("ChainedScheduler",) if lr.__name__ == "ChainedLR" else a)
-    for lr, wd, g, d, a in ENTRIES
-]
+ENTRIES += COMPOSITES
 
 
 def namespace(which: int) -> dict[str, type]:

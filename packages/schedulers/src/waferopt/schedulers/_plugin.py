@@ -1,8 +1,9 @@
 """The waferopt plugin of this distribution (entry point ``waferopt: schedulers``).
 
-The records are derived from the shapes and composites themselves (their class
-names, aliases and one-line summaries); each names its class lazily as
-``"module:Class"``.
+The records come from the shape and composite files read as text
+(:mod:`waferopt.schedulers._names`: their class names, aliases and one-line
+summaries), so listing them imports neither a shape nor torch; each names its class
+lazily as ``"module:Class"``.
 """
 
 from __future__ import annotations
@@ -14,32 +15,32 @@ _M = "waferopt.schedulers"
 
 @hookimpl
 def register_schedulers() -> list[Registration]:
-    from ._index import ENTRIES
+    from ._names import entries
 
     records: list[Registration] = []
-    for lr, wd, generic, description, lr_aliases in ENTRIES:
+    for lr, wd, generic, description, lr_aliases in entries():
         records.append(
             Registration(
-                lr.__name__,
+                lr,
                 Kind.LR_SCHEDULER,
-                f"{_M}.lr_scheduler:{lr.__name__}",
+                f"{_M}.lr_scheduler:{lr}",
                 aliases=lr_aliases,
                 description=f"{description} (learning rate)",
             )
         )
         records.append(
             Registration(
-                wd.__name__,
+                wd,
                 Kind.WD_SCHEDULER,
-                f"{_M}.weight_decay_scheduler:{wd.__name__}",
+                f"{_M}.weight_decay_scheduler:{wd}",
                 description=f"{description} (weight decay)",
             )
         )
         records.append(
             Registration(
-                generic.__name__,
+                generic,
                 Kind.SCHEDULER,
-                f"{_M}.scheduler:{generic.__name__}",
+                f"{_M}.scheduler:{generic}",
                 description=f"{description} (any param-group key)",
             )
         )
