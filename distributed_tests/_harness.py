@@ -89,6 +89,20 @@ def train_mode(opt: Any) -> None:
         inner.train()
 
 
+def eval_mode(opt: Any) -> bool:
+    """Put a schedule-free optimizer in eval mode (the params then hold its average);
+    False for an optimizer without modes. Under ZeRO each rank's wrapped optimizer moves
+    its own part of the params, and ZeRO broadcasts params only in ``step()``: its
+    broadcast (``_sync_params``, torch's private API) gives every rank every part."""
+    inner = getattr(opt, "optim", opt)
+    if not callable(getattr(inner, "eval", None)):
+        return False
+    inner.eval()
+    if inner is not opt:
+        opt._sync_params()
+    return True
+
+
 def optimizer_class(name: str) -> type:
     module, _ = OPTIMIZERS[name]
     return getattr(__import__(module, fromlist=[name]), name)
@@ -157,10 +171,10 @@ def make_scheduler(opt: Any, name: str, steps: int = STEPS) -> Any:
 
 
 def train_single(
-    name: str, steps: int = STEPS, scheduler: bool = True
+    name: str, steps: int = STEPS, scheduler: bool = True, evaluate: bool = False
 ) -> tuple[dict[str, torch.Tensor], list[float]]:
     """The reference: one process, the whole global batch. Returns the params at the
-    end and the lr after each step."""
+    end (``evaluate``: after :func:`eval_mode`) and the lr after each step."""
     model = make_model()
     opt = optimizer_class(name)(trained_params(name, model), **OPTIMIZERS[name][1])
     train_mode(opt)
@@ -173,6 +187,8 @@ def train_single(
         if sched is not None:
             sched.step()
         lrs.append(float(opt.param_groups[0]["lr"]))
+    if evaluate:
+        eval_mode(opt)
     return full_params(model), lrs
 
 

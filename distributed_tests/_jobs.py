@@ -11,6 +11,7 @@ from _harness import (
     OPTIMIZERS,
     STEPS,
     batches,
+    eval_mode,
     full_params,
     loss_fn,
     make_model,
@@ -129,6 +130,8 @@ def train(
                 "lrs": lr_seen,
                 "state_dtensor": state_dtensor,
             }
+            if eval_mode(opt):  # schedule-free: the average, gathered like the params
+                results[name]["params_eval"] = full_params(wrapped)
         except Exception as exc:  # reported per optimizer, the job goes on
             results[name] = {"error": f"{type(exc).__name__}: {exc}", "tb": traceback.format_exc()}
         dist.barrier()

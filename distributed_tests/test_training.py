@@ -18,11 +18,7 @@ JOBS = {
     2: [("ddp", True), ("zero", True), ("fsdp", True)],
     3: [("fsdp", False)],
 }
-KNOWN_LIMITS = {
-    ("zero", "AdamWScheduleFree"): "ZeroRedundancyOptimizer copies its own param groups over "
-    "the wrapped optimizer's at every step, which resets schedule-free's train_mode flag "
-    "(kept in the param groups) to the value it had when ZeRO was built",
-}
+KNOWN_LIMITS: dict[tuple[str, str], str] = {}
 """(mode, optimizer) pairs that do not work yet: strict xfails, so fixing one fails the
 test until its entry is removed."""
 
@@ -47,8 +43,8 @@ def job(world: int) -> list:
 
 
 @once
-def reference(name: str, scheduler: bool) -> tuple:
-    return train_single(name, scheduler=scheduler)
+def reference(name: str, scheduler: bool, evaluate: bool = False) -> tuple:
+    return train_single(name, scheduler=scheduler, evaluate=evaluate)
 
 
 def case_id(case: tuple) -> str:
@@ -71,6 +67,27 @@ def test_matches_single_process(request: pytest.FixtureRequest, case: tuple, nam
         for key, want in expected.items():
             torch.testing.assert_close(
                 got["params"][key],
+                want,
+                rtol=RTOL,
+                atol=ATOL,
+                msg=lambda m, rank=rank, key=key: f"rank {rank} {key}: {m}",
+            )
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_schedule_free_eval_average_matches_single_process(case: tuple) -> None:
+    """AdamWScheduleFree's eval() after the 4 steps (on every rank; under ZeRO on the
+    wrapped optimizers, then ZeRO's broadcast) leaves the average x in the params, the
+    same as one process's eval()."""
+    world, mode, reshard = case
+    name = "AdamWScheduleFree"
+    expected, _ = reference(name, mode != "zero", True)
+    for rank, per_rank in enumerate(job(world)):
+        got = per_rank[(mode, reshard)][name]
+        assert "error" not in got, f"rank {rank}: {got.get('tb', got.get('error'))}"
+        for key, want in expected.items():
+            torch.testing.assert_close(
+                got["params_eval"][key],
                 want,
                 rtol=RTOL,
                 atol=ATOL,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import io
+import pickle
 import warnings
 from pathlib import Path
 
@@ -130,8 +131,9 @@ def test_schedule_free_mode_survives_state_dict_and_resumes_bitwise(mode):
     saved = torch.load(buffer, weights_only=True)
     model2, opt2 = sf_model_and_opt(warmup_steps=3, weight_decay=0.01)
     model2.load_state_dict(saved["model"])
+    assert all(g["train_mode"] == (mode == "train") for g in saved["opt"]["param_groups"])
     opt2.load_state_dict(saved["opt"])
-    assert all(g["train_mode"] == (mode == "train") for g in opt2.param_groups)
+    assert opt2.train_mode == (mode == "train")
     opt2.train()
     train_steps(model2, opt2, range(5, 9))
     opt2.eval()
@@ -154,9 +156,79 @@ def test_schedule_free_added_group_takes_the_current_mode():
     opt.train()
     extra = torch.nn.Parameter(torch.randn(3))
     opt.add_param_group({"params": [extra]})
-    assert opt.param_groups[-1]["train_mode"] is True
+    assert opt.train_mode is True
     extra.grad = torch.randn(3)
+    before = extra.detach().clone()
     opt.step()
+    assert not torch.equal(extra.detach(), before)
+    with pytest.raises(ValueError, match="'train_mode' is not a param group key"):
+        opt.add_param_group({"params": [torch.nn.Parameter(torch.randn(2))], "train_mode": True})
+    assert len(opt.param_groups) == 2
+
+
+def test_schedule_free_mode_is_not_a_group_key_so_copied_groups_leave_it_alone():
+    """A wrapper that copies stale group keys over the optimizer's before each step
+    (torch's ZeroRedundancyOptimizer does) neither resets the mode nor stops the step."""
+    model, opt = sf_model_and_opt()
+    stale = [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups]
+    opt.train()
+    for group, copied in zip(opt.param_groups, stale):
+        group.update(copied)  # what ZeRO's _sync_param_groups does
+    assert opt.train_mode is True
+    assert all("train_mode" not in g for g in opt.param_groups)
+    train_steps(model, opt, range(2))
+
+
+def test_schedule_free_loads_mode_from_group_keys_and_rejects_disagreeing_groups():
+    """Checkpoints keep the mode in every group (as earlier ones and schedulefree's do);
+    groups that disagree, or a mode that is not a bool, raise and change nothing."""
+
+    def two_groups():
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))
+        groups = [{"params": model[0].parameters()}, {"params": model[2].parameters()}]
+        return model, AdamWScheduleFree(groups, lr=0.01)
+
+    model, opt = two_groups()
+    opt.train()
+    train_steps(model, opt, range(3))
+    saved = opt.state_dict()
+    assert opt.train_mode is True and all(g["train_mode"] is True for g in saved["param_groups"])
+    assert all("train_mode" not in g for g in opt.param_groups)  # the saved groups are copies
+
+    _model2, opt2 = two_groups()
+    before = copy.deepcopy(opt2.state_dict())
+    for bad, match in (((True, False), "different modes"), (("yes", "yes"), "True or False")):
+        broken = copy.deepcopy(saved)
+        for group, value in zip(broken["param_groups"], bad):
+            group["train_mode"] = value
+        with pytest.raises(ValueError, match=match):
+            opt2.load_state_dict(broken)
+        assert opt2.train_mode is False
+        for key, value in before["state"][0].items():
+            assert torch.equal(opt2.state_dict()["state"][0][key], value), key
+
+    without = copy.deepcopy(saved)
+    for group in without["param_groups"]:
+        del group["train_mode"]
+    opt2.load_state_dict(without)  # a state dict without the mode leaves it as it is
+    assert opt2.train_mode is False
+    opt2.load_state_dict(saved)
+    assert opt2.train_mode is True and all("train_mode" not in g for g in opt2.param_groups)
+
+
+def test_schedule_free_pickle_keeps_the_mode():
+    _model, opt = sf_model_and_opt()
+    opt.train()
+    again = pickle.loads(pickle.dumps(opt))
+    assert again.train_mode is True
+    # pickled by an earlier version, which kept the mode in the groups
+    state = opt.__getstate__()
+    del state["_train_mode"]
+    state["param_groups"] = [{**g, "train_mode": True} for g in state["param_groups"]]
+    old = AdamWScheduleFree.__new__(AdamWScheduleFree)
+    old.__setstate__(state)
+    assert old.train_mode is True and all("train_mode" not in g for g in old.param_groups)
 
 
 def test_schedule_free_warns_when_a_decaying_lr_scheduler_is_attached():

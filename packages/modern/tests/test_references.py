@@ -203,6 +203,50 @@ def test_schedule_free_train_eval_switches_match_schedulefree(dtype):
             torch.testing.assert_close(p.detach(), q.detach(), **TOL[dtype])
 
 
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_schedule_free_checkpoints_cross_with_schedulefree(mode):
+    """A schedulefree checkpoint (the mode a key of every group) loads into ours and
+    ours into schedulefree, saved in either mode; both then go on as the reference
+    that was never interrupted (float64, 1e-12)."""
+    sf = pytest.importorskip("schedulefree")
+    dtype = torch.float64
+    start = make_params([(6, 4), (4,)], dtype)
+    gen = torch.Generator().manual_seed(5)
+    grads = [[torch.randn(p.shape, generator=gen, dtype=dtype) for p in start] for _ in range(6)]
+
+    def run(opt, params, steps):
+        opt.train()
+        for step in steps:
+            for p, g in zip(params, grads[step]):
+                p.grad = g.clone()
+            opt.step()
+
+    def build(kind, params):
+        cls = AdamWScheduleFree if kind == "ours" else sf.AdamWScheduleFree
+        return cls(params, lr=0.05, warmup_steps=2, weight_decay=0.01)
+
+    uninterrupted = [torch.nn.Parameter(p.clone()) for p in start]
+    reference = build("ref", uninterrupted)
+    run(reference, uninterrupted, range(6))
+    reference.eval()
+    for saver, loader in (("ref", "ours"), ("ours", "ref")):
+        first = [torch.nn.Parameter(p.clone()) for p in start]
+        opt = build(saver, first)
+        run(opt, first, range(3))
+        getattr(opt, mode)()
+        saved = opt.state_dict()
+        assert all(g["train_mode"] is (mode == "train") for g in saved["param_groups"])
+        if loader == "ref":  # schedulefree's own option, which ours does not have
+            saved["param_groups"] = [{**g, "foreach": True} for g in saved["param_groups"]]
+        second = [torch.nn.Parameter(p.detach().clone()) for p in first]
+        resumed = build(loader, second)
+        resumed.load_state_dict(saved)
+        run(resumed, second, range(3, 6))
+        resumed.eval()
+        for p, q in zip(second, uninterrupted):
+            torch.testing.assert_close(p.detach(), q.detach(), **TOL[dtype])
+
+
 # ---------------------------------------------------------------------------- Prodigy
 PRODIGY_CONFIGS = [
     {},

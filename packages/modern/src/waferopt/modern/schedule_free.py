@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import warnings
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from weakref import WeakKeyDictionary, WeakSet
 
@@ -62,9 +62,14 @@ class AdamWScheduleFree(GroupStepOptimizer):
     **train() and eval().** The parameters hold :math:`y` in train mode and
     :math:`x` in eval mode: call ``optimizer.train()`` before training steps (a step
     in eval mode raises) and ``optimizer.eval()`` before evaluating or saving the
-    model. The mode is a group key (``"train_mode"``), so it travels with
-    ``state_dict()`` and ``load_state_dict()``; save the model and the optimizer
-    together so that the parameters and the mode agree.
+    model. The mode is the optimizer's (:attr:`train_mode`, one for every group), not
+    a group key, so a wrapper that copies its own group keys over this optimizer's
+    (``torch.distributed.optim.ZeroRedundancyOptimizer``) leaves it alone; under
+    ZeRO call ``zero.optim.train()`` and ``zero.optim.eval()``. ``state_dict()``
+    writes it into every saved group as ``"train_mode"`` (the layout of
+    ``schedulefree``'s checkpoints and of earlier ones) and ``load_state_dict()``
+    reads it from there; save the model and the optimizer together so that the
+    parameters and the mode agree.
 
     **Schedules.** The method replaces the learning-rate decay: use ``warmup_steps``
     or a warmup-only waferopt LR scheduler (its tensor ``lr`` is read every step). A
@@ -132,22 +137,58 @@ class AdamWScheduleFree(GroupStepOptimizer):
             "warmup_steps": warmup_steps,
             "r": r,
             "weight_lr_power": weight_lr_power,
-            "train_mode": False,
         }
+        self._train_mode = False
         super().__init__(params, defaults, enable_global_step=enable_global_step)
         self._schedulers_registry = _SchedulerRegistry(self)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
+        if "_train_mode" not in self.__dict__:  # pickled when the mode was a group key
+            self._train_mode = _saved_mode(type(self).__name__, self.param_groups) or False
+            for group in self.param_groups:
+                group.pop(_MODE_KEY, None)
         self._schedulers_registry = _SchedulerRegistry(self)
 
+    @property
+    def train_mode(self) -> bool:
+        """True after :meth:`train` (the parameters hold :math:`y`), False after
+        :meth:`eval` and at construction (they hold :math:`x`)."""
+        return self._train_mode
+
     def add_param_group(self, param_group: dict[str, Any]) -> None:
-        """Add a group in the mode of the existing ones (its ``z`` is a copy of its params,
+        """Add a group; it takes the optimizer's mode (its ``z`` is a copy of its params,
         so the new group's weights are the same in both modes until it takes a step)."""
-        group = dict(param_group)
-        if self.param_groups and "train_mode" not in group:
-            group["train_mode"] = self.param_groups[0]["train_mode"]
-        super().add_param_group(group)
+        if isinstance(param_group, Mapping) and _MODE_KEY in param_group:
+            raise ValueError(
+                f"AdamWScheduleFree: {_MODE_KEY!r} is not a param group key: the mode is "
+                "the optimizer's, set with optimizer.train() and optimizer.eval()"
+            )
+        super().add_param_group(param_group)
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        """torch's layout, with the mode in every group as ``"train_mode"``."""
+        state_dict = super().state_dict()
+        for group in state_dict["param_groups"]:
+            group[_MODE_KEY] = self._train_mode
+        return state_dict
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:  # type: ignore[override]
+        """Load a state dict and take its mode (its groups' ``"train_mode"``; a state
+        dict without one leaves the mode as it is). Groups that disagree, or a mode
+        that is not a bool, raise ``ValueError`` before anything is loaded."""
+        groups = state_dict.get("param_groups") if isinstance(state_dict, Mapping) else None
+        mode = None
+        if isinstance(groups, (list, tuple)) and all(isinstance(g, Mapping) for g in groups):
+            mode = _saved_mode(f"{type(self).__name__}.load_state_dict", groups)
+            state_dict = {
+                **state_dict,
+                "param_groups": [{k: v for k, v in g.items() if k != _MODE_KEY} for g in groups],
+            }
+        super().load_state_dict(state_dict)
+        if mode is not None:
+            self._train_mode = mode
 
     def group_scalars(self, group: dict[str, Any]) -> dict[str, float]:
         return {"k": 0.0, "weight_sum": 0.0, "lr_max": -1.0, "scheduled_lr": 0.0}
@@ -161,9 +202,9 @@ class AdamWScheduleFree(GroupStepOptimizer):
         parameters. Warns if an attached LR scheduler decays the learning rate.
         """
         self._check_schedulers()
+        if self._train_mode:
+            return
         for group in self.param_groups:
-            if group["train_mode"]:
-                continue
             # local shards of sharded (FSDP2) params: the swap is element-wise
             params, zs = D.local_lists(
                 [group["params"], [self.state[p]["z"] for p in group["params"]]]
@@ -172,20 +213,20 @@ class AdamWScheduleFree(GroupStepOptimizer):
                 torch._foreach_copy_(zs, params)
             else:
                 MF.schedule_free_swap_(params, zs, 1 - group["betas"][0])
-            group["train_mode"] = True
+        self._train_mode = True
 
     @torch.no_grad()
     def eval(self) -> None:
         """Make the parameters hold :math:`x` (the average) for evaluation or saving."""
+        if not self._train_mode:
+            return
         for group in self.param_groups:
-            if not group["train_mode"]:
-                continue
             params, zs = D.local_lists(
                 [group["params"], [self.state[p]["z"] for p in group["params"]]]
             )
             if params and not bool(group["k"] == 0):
                 MF.schedule_free_swap_(params, zs, 1 - 1 / group["betas"][0])
-            group["train_mode"] = False
+        self._train_mode = False
 
     def _check_schedulers(self, final: bool = True) -> None:
         """Warn once for each attached LR scheduler that lowers the learning rate.
@@ -227,12 +268,11 @@ class AdamWScheduleFree(GroupStepOptimizer):
         Args:
             closure: re-evaluates the model and returns the loss.
         """
-        for group in self.param_groups:
-            if not group["train_mode"]:
-                raise RuntimeError(
-                    "AdamWScheduleFree.step() called in eval mode: call optimizer.train() "
-                    "before training steps and optimizer.eval() before evaluation"
-                )
+        if not self._train_mode:
+            raise RuntimeError(
+                "AdamWScheduleFree.step() called in eval mode: call optimizer.train() "
+                "before training steps and optimizer.eval() before evaluation"
+            )
         return super().step(closure)
 
     def update(
@@ -262,6 +302,31 @@ class AdamWScheduleFree(GroupStepOptimizer):
             r=group["r"],
             weight_lr_power=group["weight_lr_power"],
         )
+
+
+_MODE_KEY = "train_mode"
+"""The group key under which state dicts keep the mode (as ``schedulefree`` does)."""
+
+
+def _saved_mode(where: str, groups: Iterable[Mapping[str, Any]]) -> bool | None:
+    """The mode the groups record under ``"train_mode"``: None when none does;
+    ``ValueError`` when one is not a bool or they disagree."""
+    modes: dict[int, bool] = {}
+    for gi, group in enumerate(groups):
+        if _MODE_KEY not in group:
+            continue
+        value = group[_MODE_KEY]
+        if not isinstance(value, bool):
+            raise ValueError(
+                f"{where}: param group {gi} has {_MODE_KEY}={value!r}, expected True or False"
+            )
+        modes[gi] = value
+    if len(set(modes.values())) > 1:
+        raise ValueError(
+            f"{where}: the param groups record different modes ({_MODE_KEY} per group: "
+            f"{modes}); AdamWScheduleFree keeps one mode for every group"
+        )
+    return next(iter(modes.values()), None)
 
 
 def _first_decrease(sched: Any) -> tuple[int, float, float] | None:
