@@ -310,16 +310,25 @@ def demo(session: nox.Session) -> None:
     session.run("python", "examples/demo.py", *session.posargs, env={"OMP_NUM_THREADS": "1"})
 
 
+BENCH_RESULTS = ROOT / "docs" / "_data" / "bench-results.json"
+"""What `nox -s bench` writes (each script its section, with the machine) and the
+benchmarks page of the docs renders its tables from."""
+
+
 @nox.session(python=DEFAULT_PYTHON)
 def bench(session: nox.Session) -> None:
-    """Median step times against torch.optim, run side by side (not a test)."""
+    """Median step times against torch.optim, run side by side (not a test); the results,
+    with the machine, go to docs/_data/bench-results.json (the docs' benchmark tables).
+
+    `nox -s bench -- --rounds 3 --only adam` passes its options to every script; a
+    script writes its own section only, so a partial run replaces only what it ran."""
     install_waferopt(session, *REFERENCES)
     try:  # optional yardstick of benchmarks/cases_modern.py (a compile-first library)
         session.install("heavyball", f"--constraint={constraints(session, TORCH)}")
     except CommandFailed:
         session.log("heavyball did not install: its rows are left out")
     for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
-        session.run("python", str(script), *session.posargs)
+        session.run("python", str(script), f"--results={BENCH_RESULTS}", *session.posargs)
 
 
 # ---------------------------------------------------------------- docs

@@ -15,11 +15,16 @@ The reported time is the median over all timed steps.
 from __future__ import annotations
 
 import gc
+import json
 import os
+import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -33,9 +38,11 @@ __all__ = [
     "Result",
     "compiled_case",
     "limit_case",
+    "machine_info",
     "make_params",
     "markdown_table",
     "run_case",
+    "write_results",
 ]
 
 Case = tuple[
@@ -221,3 +228,81 @@ def markdown_table(results: Iterable[Result]) -> str:
                 f"{res.ours_ms / ms:.2f} |"
             )
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- machine-readable results
+RESULTS_FORMAT = 1
+"""Version of the results file's layout (``docs/_data/bench-results.json``)."""
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+_HAS_LOADAVG = hasattr(os, "getloadavg")
+
+
+def machine_info() -> dict[str, Any]:
+    """What the numbers were measured on: CPU, cores, torch, threads, load, date (UTC)."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        usable = os.cpu_count() or 0
+    return {
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "usable_cores": usable,
+        "platform": f"{platform.system()} {platform.machine()}",
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "load_average": [round(x, 2) for x in os.getloadavg()] if _HAS_LOADAVG else None,
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def _command() -> str:
+    """The command that ran, without the results file's (local) path."""
+    args, skip = [], False
+    for arg in sys.argv[1:]:
+        if not skip and not arg.startswith("--results"):
+            args.append(arg)
+        skip = arg == "--results"
+    return " ".join(["python", f"benchmarks/{Path(sys.argv[0]).name}", *args])
+
+
+def write_results(path: Path, section: str, rows: list[dict[str, Any]], **settings: Any) -> None:
+    """Write one script's results as section ``section`` of the JSON file at ``path``,
+    keeping the other scripts' sections (``nox -s bench`` runs them one after another).
+
+    The section holds ``machine`` (:func:`machine_info`, taken now, after the run),
+    ``settings`` (rounds, steps, the cases chosen...) and ``rows``.
+    """
+    data: dict[str, Any] = {"format": RESULTS_FORMAT, "sections": {}}
+    if path.exists():
+        try:
+            old = json.loads(path.read_text())
+        except ValueError:
+            old = {}
+        if old.get("format") == RESULTS_FORMAT:
+            data["sections"].update(old.get("sections", {}))
+    machine = machine_info()
+    if "threads" in settings:  # the processes that ran the steps, when not this one
+        machine["threads"] = settings.pop("threads")
+    data["sections"][section] = {
+        "machine": machine,
+        "settings": settings,
+        "command": _command(),
+        "rows": rows,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
+    tmp.replace(path)
+    print(f"results: section {section!r} written to {path}", file=sys.stderr)

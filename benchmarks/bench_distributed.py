@@ -10,7 +10,7 @@ contenders take turns, side by side in the same processes:
   ``to_local()`` copies): the cost of the update itself.
 
 The ratio fsdp2 / plain is the overhead of running on sharded parameters (target:
-at most 1.2). torch's AdamW (its default foreach flavour) is run the same two ways
+``TARGET_RATIO``, at most). torch's AdamW (its default foreach flavour) is run the same two ways
 for comparison. Whole-tensor rules (Lamb's trust-ratio norms, Adafactor's RMS and
 row / column moments) also pay their all-reduces in the fsdp2 column. Rank 0's
 medians are reported, of wall-clock time and of the process's CPU time (which leaves
@@ -21,6 +21,9 @@ Options:
     --steps N      timed steps per contender per round (default 10)
     --only NAME    only this optimizer (repeatable; e.g. AdamW, SGD)
     --json PATH    also write the results as JSON
+    --results PATH write them, with the machine, as section "distributed" of the results
+                   file the docs render (``nox -s bench`` passes
+                   docs/_data/bench-results.json)
 (other options of ``nox -s bench`` are accepted and ignored)
 """
 
@@ -47,9 +50,11 @@ from torch import nn
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _harness import SHAPES  # noqa: E402
+from _harness import SHAPES, write_results  # noqa: E402
 
 WORLD = 2
+TARGET_RATIO = 1.2
+"""The target for FSDP2 / plain."""
 
 
 def _ours(name: str, **kwargs: Any) -> Callable[[list[torch.Tensor]], torch.optim.Optimizer]:
@@ -178,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--json", type=Path, default=None, metavar="PATH")
+    parser.add_argument("--results", type=Path, default=None, metavar="PATH")
     args, _ = parser.parse_known_args(argv)
     names = list(OPTIMIZERS)
     if args.only:
@@ -193,6 +199,19 @@ def main(argv: list[str] | None = None) -> int:
     print(markdown_table(results))
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2))
+    if args.results is not None:
+        write_results(
+            args.results,
+            "distributed",
+            [{"optimizer": name, **times} for name, times in results.items()],
+            rounds=args.rounds,
+            steps=args.steps,
+            ranks=WORLD,
+            backend="gloo",
+            threads=1,  # each rank's (see _rank)
+            only=args.only,
+            target_ratio=TARGET_RATIO,
+        )
     return 0
 
 

@@ -10,6 +10,9 @@ Options:
     --rounds N     rounds of interleaved steps (default 5)
     --steps N      timed steps per contender per round (default 10)
     --json PATH    also write the results as JSON
+    --results PATH write them, with the machine, as section "optimizers" of the results
+                   file the docs render (``nox -s bench`` passes
+                   docs/_data/bench-results.json)
 """
 
 from __future__ import annotations
@@ -17,13 +20,14 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import math
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _harness import Case, markdown_table, run_case  # noqa: E402
+from _harness import COMPILE, SHAPES, Case, markdown_table, run_case, write_results  # noqa: E402
 
 
 def discover(directory: Path = HERE) -> list[tuple[str, Case]]:
@@ -43,11 +47,11 @@ def discover(directory: Path = HERE) -> list[tuple[str, Case]]:
     return found
 
 
-def select(cases: list[tuple[str, Case]], only: list[str]) -> list[Case]:
+def select(cases: list[tuple[str, Case]], only: list[str]) -> list[tuple[str, Case]]:
     if not only:
-        return [case for _, case in cases]
+        return cases
     wanted = {name.lower() for name in only}
-    chosen = [case for module, case in cases if case[0].lower() in wanted or module in wanted]
+    chosen = [(m, case) for m, case in cases if case[0].lower() in wanted or m in wanted]
     if not chosen:
         labels = ", ".join(case[0] for _, case in cases)
         raise SystemExit(f"--only {only}: no such case or module; cases: {labels}")
@@ -60,14 +64,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--json", type=Path, default=None, metavar="PATH")
+    parser.add_argument("--results", type=Path, default=None, metavar="PATH")
     args = parser.parse_args(argv)
-    results = []
-    for case in select(discover(), args.only):
+    results, families = [], []
+    for family, case in select(discover(), args.only):
         print(f"running {case[0]} ...", file=sys.stderr, flush=True)
         results.append(run_case(case, rounds=args.rounds, steps=args.steps))
+        families.append(family)
     print(markdown_table(results))
     if args.json is not None:
         args.json.write_text(json.dumps([r.to_json() for r in results], indent=2))
+    if args.results is not None:
+        write_results(
+            args.results,
+            "optimizers",
+            [{"family": f, **r.to_json()} for f, r in zip(families, results)],
+            rounds=args.rounds,
+            steps=args.steps,
+            only=args.only,
+            compiled_rows=COMPILE,
+            parameters=sum(math.prod(s) for s in SHAPES),
+            tensors=len(SHAPES),
+        )
     return 0
 
 

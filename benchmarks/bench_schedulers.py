@@ -19,6 +19,10 @@ Options:
     --rounds N     rounds of interleaved steps (default 7)
     --steps N      timed steps per contender per round (default 300)
     --json PATH    also write the results as JSON
+    --results PATH write them, with the machine, as section "schedulers" of the results
+                   file the docs render (``nox -s bench`` passes
+                   docs/_data/bench-results.json)
+(other options of ``nox -s bench`` are accepted and ignored)
 """
 
 from __future__ import annotations
@@ -26,9 +30,11 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -37,7 +43,12 @@ from torch.optim import lr_scheduler as T
 from waferopt.core import Optimizer
 from waferopt.schedulers import CosineDecayLR, LinearLR, SequentialLR
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import write_results
+
 WARMUP, DECAY, LR = 1_000, 99_000, 1e-3
+TARGET_RATIO = 1.5
+"""Issue 10's target: ours / torch at most this, against both torch columns."""
 
 
 class _Holder(Optimizer):
@@ -183,7 +194,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--json", default=None)
-    args = parser.parse_args(argv)
+    parser.add_argument("--results", type=Path, default=None, metavar="PATH")
+    args, _ = parser.parse_known_args(argv)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch: "lr_scheduler.step() before optimizer.step()"
         results = run(args.rounds, args.steps)
@@ -194,6 +206,15 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)
+    if args.results is not None:
+        write_results(
+            args.results,
+            "schedulers",
+            results,
+            rounds=args.rounds,
+            steps=args.steps,
+            target_ratio=TARGET_RATIO,
+        )
 
 
 if __name__ == "__main__":

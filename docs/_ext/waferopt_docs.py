@@ -8,6 +8,11 @@
 - ``waferopt-cli``: the ``waferopt`` command's help, every subcommand, from its parser.
 - ``modelzoo-keys``: the table of Model Zoo optimizer-block keys, from the one table in
   the code.
+- ``bench-results``: a section of ``nox -s bench``'s results file
+  (``docs/_data/bench-results.json``), the machine it ran on and its tables
+  (``bench_data.py``).
+- ``distributions``: the table of first-party distributions, from the one list
+  (``waferopt.registry.distributions``).
 - API pages: at ``builder-inited``, one page per installed ``waferopt.<package>``
   (``reference/api/``, not committed), so a new distribution appears in the reference
   without an edit here. Names a package re-exports from another one are documented
@@ -189,6 +194,55 @@ class ModelZooKeysDirective(SphinxDirective):
             rows.append(
                 f"| `{key.name}` | {role} | {', '.join(f'`{o}`' for o in old)} | {key.description} |"
             )
+        return _markdown(self, "\n".join(rows))
+
+
+# ---------------------------------------------------------------- benchmarks
+class BenchResultsDirective(SphinxDirective):
+    """One section of the benchmark results file: the machine, then the tables."""
+
+    required_arguments = 1
+
+    def run(self) -> list[nodes.Node]:
+        import bench_data
+
+        name = self.arguments[0]
+        self.env.note_dependency(str(bench_data.RESULTS))
+        self.env.note_dependency(bench_data.__file__)
+        try:
+            blocks = bench_data.render(name, bench_data.section(name))
+        except (OSError, KeyError, ValueError) as exc:
+            raise self.error(f"bench-results {name}: {exc}") from exc
+        out: list[nodes.Node] = []
+        for heading, text in blocks:
+            if heading is None:
+                out += _markdown(self, text)
+                continue
+            section_node = nodes.section(
+                ids=[nodes.make_id(f"bench-{name}-{heading}")],
+                names=[nodes.fully_normalize_name(f"bench {name} {heading}")],
+            )
+            section_node += nodes.title(text=heading)
+            section_node += _markdown(self, text)
+            out.append(section_node)
+        return out
+
+
+# ---------------------------------------------------------------- distributions
+class DistributionsDirective(SphinxDirective):
+    """The first-party distributions: name, folder, module, what it provides."""
+
+    def run(self) -> list[nodes.Node]:
+        from waferopt.registry.distributions import FIRST_PARTY
+
+        rows = [
+            "| distribution | folder | module | what it provides |",
+            "| --- | --- | --- | --- |",
+        ]
+        for dist in FIRST_PARTY:
+            provides = dist.provides.replace("](docs/", "](/")  # links written for the README
+            module = f"`{dist.module}`" if dist.module else "(none)"
+            rows.append(f"| `{dist.name}` | `{dist.folder}` | {module} | {provides} |")
         return _markdown(self, "\n".join(rows))
 
 
@@ -383,4 +437,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("waferopt-cli", CliDirective)
     app.add_directive("modelzoo-keys", ModelZooKeysDirective)
     app.add_directive("front-door-functions", FrontDoorFunctionsDirective)
+    app.add_directive("bench-results", BenchResultsDirective)
+    app.add_directive("distributions", DistributionsDirective)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
