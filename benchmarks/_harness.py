@@ -58,7 +58,7 @@ SHAPES: list[tuple[int, ...]] = (
     + [(4096,)] * 6  # wide vectors
     + [(1024,)] * 40  # biases and norm weights
 )
-"""4,005,888 parameters in 50 tensors."""
+"""3,997,696 parameters in 50 tensors."""
 
 
 @dataclass
