@@ -560,11 +560,11 @@ class Scheduler(abc.ABC):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore from :meth:`state_dict` and write the restored step's value.
 
-        Every key is checked before anything is set: unknown keys, a non-integer
-        ``last_epoch``, invalid hyperparameters or tags that match no group raise
-        ``ValueError`` and leave the scheduler unchanged. The value is recomputed
-        from the restored step, so the order in which optimizer and scheduler are
-        loaded does not matter.
+        Every key is checked before anything is set: unknown keys, a ``last_epoch``
+        that is not an integer >= -1, invalid hyperparameters or tags that match no
+        group raise ``ValueError`` and leave the scheduler unchanged. The value is
+        recomputed from the restored step, so the order in which optimizer and
+        scheduler are loaded does not matter.
         """
         self._prepare_load(state_dict)()
 
@@ -632,6 +632,11 @@ class Scheduler(abc.ABC):
         if step.dim() != 0 or step.is_floating_point() or step.dtype == torch.bool:
             raise ValueError(
                 f"{type(self).__name__}.load_state_dict: last_epoch must be an integer"
+            )
+        if int(step) < -1:
+            raise ValueError(
+                f"{type(self).__name__}.load_state_dict: last_epoch must be >= -1 (the step "
+                f"before the first one), got {int(step)}"
             )
         return step
 
