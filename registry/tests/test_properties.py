@@ -57,18 +57,12 @@ belongs to another issue item (filled in below)."""
 
 
 def _known_gaps() -> None:
-    # Every optimizer rejects its faults since issue 11.1's optimizer side (numbers past
-    # float32's range, ASGD's alpha and t0, Adafactor's decay_rate).
-    # Every scheduler fault on lr and weight_decay is rejected since the schedulers'
-    # redesign (issue 10); the bounds of other keys are not yet.
-    for shape in _fuzz.SHAPES:
-        for kind, arg, _ in _fuzz.schedule_faults(shape):
-            if kind == "negative-value":
-                name = _fuzz.gap_name(_fuzz.class_name(shape, "generic"), "momentum")
-                KNOWN_GAPS[(name, arg, kind)] = (
-                    "issue 11.1 (issue-10 helper): a schedule of 'momentum' must keep to the "
-                    "bounds the optimizer declares ([0, 1)); a negative momentum is accepted"
-                )
+    # None today. Every optimizer rejects its faults since issue 11.1's optimizer side
+    # (numbers past float32's range, ASGD's alpha and t0, Adafactor's decay_rate); every
+    # scheduler fault on lr and weight_decay since the schedulers' redesign (issue 10);
+    # a schedule of another key (a negative momentum) since schedulers check their
+    # extremes against the bounds the optimizer declares (issue 11.1).
+    return
 
 
 # ---------------------------------------------------------------------------- helpers

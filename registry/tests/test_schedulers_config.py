@@ -949,3 +949,73 @@ def test_a_generic_name_given_to_an_lr_class_names_its_own():
             {"CosineDecayLR": {"initial_val": 0.1, "end_learning_rate": 0.0, "total_iters": 5}},
         )
     assert info.value.path == "CosineDecayLR.initial_val"
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "config", "path", "match"),
+    [
+        (
+            "SGD",
+            {"ConstantScheduler": {"param_group_key": "momentum", "val": -0.5}},
+            "ConstantScheduler",
+            r"gives momentum -0\.5 at step 0.*SGD: Invalid momentum value",
+        ),
+        (
+            "SGD",
+            {
+                "SequentialScheduler": {
+                    "schedulers": [
+                        {
+                            "LinearScheduler": {
+                                "param_group_key": "momentum",
+                                "initial_val": 0.5,
+                                "end_val": 0.9,
+                                "total_iters": 5,
+                            }
+                        },
+                        {
+                            "CosineDecayScheduler": {
+                                "param_group_key": "momentum",
+                                "initial_val": 0.9,
+                                "end_val": -0.1,
+                                "total_iters": 5,
+                            }
+                        },
+                    ]
+                }
+            },
+            "SequentialScheduler.schedulers[1].CosineDecayScheduler",
+            r"gives momentum -0\.1 at step 5",
+        ),
+        (
+            "AdamW",
+            {
+                "LinearScheduler": {
+                    "param_group_key": "betas[0]",
+                    "initial_val": 0.9,
+                    "end_val": 1.0,
+                    "total_iters": 10,
+                }
+            },
+            "LinearScheduler",
+            r"gives betas\[0\] 1\.0 at step 10.*AdamW: Invalid betas parameter at index 0",
+        ),
+    ],
+)
+def test_a_schedule_outside_the_optimizers_bounds_fails_before_the_optimizer_is_touched(
+    optimizer, config, path, match
+):
+    """The bounds an optimizer declares for a key (SGD's momentum >= 0, AdamW's betas in
+    [0, 1)) hold for every value a schedule of it gives: the error names the key path,
+    the step and the optimizer's own message; the optimizer is unchanged."""
+    from waferopt.optim import configure_optimizer
+
+    model = torch.nn.Linear(2, 2)
+    opt = configure_optimizer(optimizer, model.parameters(), lr=0.1, momentum=0.9)
+    before = copy.deepcopy(
+        [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups]
+    )
+    with pytest.raises(ConfigError, match=match) as error:
+        configure_scheduler(opt, config)
+    assert error.value.path.startswith(path)
+    assert [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups] == before

@@ -38,9 +38,43 @@ def test_construction_rejects_unusable_schedules(make, match):
 
 
 def test_negative_values_are_fine_for_other_keys():
-    """A generic schedule of another key may go below zero (a momentum offset, a beta)."""
+    """A generic schedule of another key may go below zero (a momentum offset, a beta)
+    where the optimizer declares no bound for it (PlainSGD declares none; a
+    DeclaredOptimizer's bounds are checked: core's test_scheduled_bounds)."""
     o = make_optimizer()
     S.LinearScheduler(o, "momentum", 0.5, -0.5, 10)
+
+
+@pytest.mark.parametrize(
+    ("make", "bad_step", "why"),
+    [
+        (lambda o: S.LambdaLR(o, 0.1, lr_lambda=lambda t: 1.0 - t / 2), 3, "negative"),
+        (lambda o: S.LambdaWD(o, 0.1, val_lambda=[lambda t: 1.0, lambda t: 1.0 - t]), 2, "neg"),
+        (lambda o: S.LambdaLR(o, 0.1, lr_lambda=lambda t: 1e39 * t), 4, "not finite in float32"),
+        (lambda o: S.LambdaLR(o, 0.1, lr_lambda=lambda t: torch.log(2.0 - t)), 2, "not finite"),
+    ],
+)
+def test_a_lambda_value_is_checked_at_the_step_that_makes_it(make, bad_step, why):
+    """A user function cannot be decided ahead: the eager step whose value is bad
+    raises a ValueError naming the scheduler and the step, and writes nothing."""
+    o = make_optimizer()
+    scheduler = make(o)
+    name = type(scheduler).__name__
+    key = scheduler.param_group_key
+    for _ in range(bad_step - 1):
+        scheduler.step()
+    before = o.param_groups[0][key].clone()
+    with pytest.raises(ValueError, match=rf"^{name}: at step {bad_step} .*{why}"):
+        scheduler.step()
+    assert torch.equal(o.param_groups[0][key], before)
+    assert int(scheduler.last_epoch) == bad_step - 1
+
+
+def test_a_lambda_bad_at_step_0_fails_its_constructor():
+    o = make_optimizer()
+    with pytest.raises(ValueError, match="LambdaLR: at step 0 "):
+        S.LambdaLR(o, 0.1, lr_lambda=lambda t: t - 1.0)
+    assert o.param_groups[0]["lr"] == 0.1 and "initial_lr" not in o.param_groups[0]
 
 
 def test_load_state_dict_checks_everything_before_setting_anything():

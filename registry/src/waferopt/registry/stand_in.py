@@ -35,6 +35,12 @@ class StandInOptimizer(Optimizer):
             clone["params"] = [torch.empty(0)]
             clones.append(clone)
         super().__init__(clones, {})
+        self._source = groups if isinstance(groups, Optimizer) else None
+
+    def check_scheduled_value(self, group_index: int, key: str, value: float) -> None:
+        """The bounds of the optimizer the groups were copied from (none otherwise)."""
+        if self._source is not None:
+            self._source.check_scheduled_value(group_index, key, value)
 
     def preinitialize(self) -> None:
         pass

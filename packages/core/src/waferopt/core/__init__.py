@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     )
     from .scheduler import (
         LRScheduler,
+        ScheduledValueError,
         Scheduler,
         WeightDecayScheduler,
         group_matches,
@@ -71,6 +72,7 @@ _LAZY = {
     "Schedule": ".schedule",
     "ScheduleScheduler": ".schedule",
     "LRScheduler": ".scheduler",
+    "ScheduledValueError": ".scheduler",
     "Scheduler": ".scheduler",
     "WeightDecayScheduler": ".scheduler",
     "group_matches": ".scheduler",
@@ -100,6 +102,7 @@ __all__ = [
     "Registration",
     "Schedule",
     "ScheduleScheduler",
+    "ScheduledValueError",
     "Scheduler",
     "StateSpec",
     "WeightDecayScheduler",

@@ -37,6 +37,7 @@ from torch import Tensor
 from .distributed import local_lists
 from .foreach import group_by_device_and_dtype, run_closure
 from .optimizer import Optimizer
+from .scheduler import parse_group_key
 from .validation import check_params_not_empty, check_sparse
 
 __all__ = [
@@ -203,6 +204,29 @@ class DeclaredOptimizer(Optimizer):
                 continue
             label = hp.label or hp.name
             hp.check(f"{label} ({where})" if where else label, values[hp.name])
+
+    def check_scheduled_value(self, group_index: int, key: str, value: float) -> None:
+        """The declared check of the hyperparameter ``key`` names, on ``value`` in param
+        group ``group_index`` (for an element such as ``"betas[0]"``, on the group's
+        sequence with that element replaced); the ``ValueError`` starts with the class
+        name. Keys nothing declares are accepted."""
+        name, index = parse_group_key(key)
+        hp = next((h for h in self.hyperparameters if h.name == name), None)
+        if hp is None or hp.check is None:
+            return
+        label = hp.label or hp.name
+        candidate: Any = value
+        if index is not None:
+            current = self.param_groups[group_index].get(name)
+            if not isinstance(current, (list, tuple)) or index >= len(current):
+                return  # the scheduler reports the missing element itself
+            replaced = list(current)
+            replaced[index] = value
+            candidate = type(current)(replaced) if isinstance(current, tuple) else replaced
+        try:
+            hp.check(label, candidate)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{type(self).__name__}: {exc}") from None
 
     def check_saved_group(self, index: int, saved: Mapping[str, Any]) -> None:
         """The declared checks, on group ``index`` of a state dict before it is loaded."""

@@ -212,6 +212,18 @@ class Optimizer(torch.optim.Optimizer, abc.ABC):
         for post_hook in self._optimizer_load_state_dict_post_hooks.values():
             post_hook(self)
 
+    def check_scheduled_value(self, group_index: int, key: str, value: float) -> None:
+        """Check a value a scheduler is about to write into ``param_groups[group_index]``
+        at ``key`` (``"momentum"``, or a sequence element such as ``"betas[0]"``): raise
+        ``ValueError`` when this optimizer would not accept it there.
+
+        Schedulers call it at construction on the extremes of their closed form, and at
+        each eager step for values that cannot be decided ahead (a ``LambdaLR``). The
+        message names the optimizer (``"SGD: Invalid momentum value: ..."``). The base
+        class accepts everything; a :class:`~waferopt.core.DeclaredOptimizer` runs the
+        declared check of that hyperparameter.
+        """
+
     def check_saved_group(self, index: int, saved: Mapping[str, Any]) -> None:
         """Check the hyperparameters of group ``index`` of a state dict before anything
         is loaded (``ValueError``); the base class checks none, a

@@ -67,7 +67,13 @@ from typing import Any, ClassVar, NamedTuple
 import torch
 
 from .optimizer import Optimizer
-from .scheduler import LRScheduler, Scheduler, WeightDecayScheduler, normalize_tags
+from .scheduler import (
+    LRScheduler,
+    Scheduler,
+    WeightDecayScheduler,
+    group_matches,
+    normalize_tags,
+)
 
 __all__ = [
     "REQUIRED",
@@ -575,7 +581,7 @@ class ScheduleScheduler(Scheduler):
                     )
         if self.schedule.validate is not None:
             self.schedule.validate(args, lambda n: f"{prefix} {self._arg_name(n)}")
-        _check_finite(self, args, prefix)
+        _check_finite(self, args, prefix, self.optimizer, self._matching_indices())
         return settings
 
     def _prepare_load(self, state_dict: Any, write: bool = True) -> Callable[[], None]:
@@ -598,13 +604,22 @@ def _args_property(formula_name: str, doc: str) -> property:
     return property(fget, fset, doc=doc)
 
 
-def _check_finite(scheduler: ScheduleScheduler, args: dict[str, Any], prefix: str) -> None:
+def _check_finite(
+    scheduler: ScheduleScheduler,
+    args: dict[str, Any],
+    prefix: str,
+    optimizer: Any = None,
+    groups: Sequence[int] = (),
+) -> None:
     """The closed form must be finite in float32 (and >= 0 for lr / weight_decay) at the
     steps that decide it: the first 128 steps, a grid of 256 steps up to the duration or
     10**4 steps (whichever is longer) and the steps around the end of the duration.
     (The shapes are monotone or periodic between those points, so their extrema are
     among them; a schedule that grows without end is checked over its first 10**4
-    steps.)"""
+    steps.) Its smallest and largest values must also be accepted by ``optimizer``'s
+    declared bounds for the key in each param group of ``groups``
+    (:meth:`~waferopt.core.Optimizer.check_scheduled_value`: ``momentum``,
+    ``betas[0]`` in [0, 1) ...)."""
     if not scheduler.schedule.host:
         return
     total = scheduler.schedule.duration(args)
@@ -616,6 +631,9 @@ def _check_finite(scheduler: ScheduleScheduler, args: dict[str, Any], prefix: st
     key = getattr(scheduler, "_param_group_key", None)
     sign = key in ("lr", "weight_decay")
     f32_max = 3.4028234663852886e38
+    check = ", ".join(scheduler._arg_name(n) for n in args)
+    low = (math.inf, 0)
+    high = (-math.inf, 0)
     for step in sorted(steps):
         try:
             value = float(scheduler.schedule.formula(float(step), **args))
@@ -624,13 +642,29 @@ def _check_finite(scheduler: ScheduleScheduler, args: dict[str, Any], prefix: st
         if not math.isfinite(value) or abs(value) > f32_max:
             raise ValueError(
                 f"{prefix} the schedule is not finite in float32 at step {step} "
-                f"({value!r}); check {', '.join(scheduler._arg_name(n) for n in args)}"
+                f"({value!r}); check {check}"
             )
         if sign and value < 0:
             raise ValueError(
                 f"{prefix} the schedule gives a negative {key} ({value!r}) at step {step}; "
-                f"check {', '.join(scheduler._arg_name(n) for n in args)}"
+                f"check {check}"
             )
+        if value < low[0]:
+            low = (value, step)
+        if value > high[0]:
+            high = (value, step)
+    bound = getattr(optimizer, "check_scheduled_value", None)
+    if bound is None or key is None:
+        return
+    for index in groups:
+        for value, step in dict.fromkeys((low, high)):
+            try:
+                bound(index, key, value)
+            except (ValueError, TypeError) as exc:
+                raise ValueError(
+                    f"{prefix} the schedule gives {key} {value!r} at step {step}, which the "
+                    f"optimizer does not accept in param group {index} ({exc}); check {check}"
+                ) from None
 
 
 def _construct(
@@ -661,7 +695,11 @@ def _construct(
     self._param_group_key = param_group_key
     self._formula = schedule.formula
     self._args = args
-    _check_finite(self, args, f"{cls_name}:")
+    groups: list[int] = []
+    if isinstance(optimizer, Optimizer):  # else Scheduler.__init__ says what is wrong
+        tags = normalize_tags(param_group_tags)
+        groups = [i for i, g in enumerate(optimizer.param_groups) if group_matches(tags, g)]
+    _check_finite(self, args, f"{cls_name}:", optimizer, groups)
     total = schedule.duration(args)
     Scheduler.__init__(
         self, optimizer, total, last_epoch=last_epoch, param_group_tags=param_group_tags

@@ -20,6 +20,7 @@ Python float or a tensor) takes both.
 from __future__ import annotations
 
 import abc
+import math
 import re
 import warnings
 from collections.abc import Callable, Iterable, Mapping
@@ -28,9 +29,11 @@ from typing import Any, ClassVar
 import torch
 
 from .optimizer import Optimizer
+from .validation import FLOAT32_MAX
 
 __all__ = [
     "LRScheduler",
+    "ScheduledValueError",
     "Scheduler",
     "WeightDecayScheduler",
     "group_matches",
@@ -131,6 +134,24 @@ def group_matches(tags: set[Any] | None, group: dict[str, Any]) -> bool:
     if not isinstance(own, (set, frozenset, list, tuple)):
         own = {own}
     return bool(tags & set(own))
+
+
+class ScheduledValueError(ValueError):
+    """A value a scheduler computed at a step cannot go into the param group (raised
+    at that step, before anything is written; the step count stays where it was)."""
+
+
+def _value_problem(optimizer: Optimizer, index: int, key: str, value: float) -> str | None:
+    """Why ``value`` cannot be written into ``optimizer.param_groups[index][key]``, or None."""
+    if not math.isfinite(value) or abs(value) > FLOAT32_MAX:
+        return "which is not finite in float32"
+    if key in ("lr", "weight_decay") and value < 0:
+        return "which is negative"
+    try:
+        optimizer.check_scheduled_value(index, key, value)
+    except (ValueError, TypeError) as exc:
+        return f"which the optimizer does not accept ({exc})"
+    return None
 
 
 def _snapshot(value: Any) -> Any:
@@ -252,6 +273,7 @@ class Scheduler(abc.ABC):
         self._validate_tags_apply()
         for group in self._matching_groups():
             read_group_value(group, self.param_group_key)
+        without_initial_lr = [g for g in optimizer.param_groups if "initial_lr" not in g]
         self._set_initial_lr()
         self._last_value: list[torch.Tensor | None] = [None] * len(optimizer.param_groups)
         self._epoch_t = torch.tensor(last_epoch + 1, dtype=torch.int64, device=self.device)
@@ -268,7 +290,14 @@ class Scheduler(abc.ABC):
         self._step_count = 1
         self._get_called_within_step = False
         optimizer._schedulers_registry[self] = True
-        self._post_init()
+        try:
+            self._post_init()
+        except BaseException:
+            # A check of the first value failed: leave the optimizer as it was.
+            optimizer._schedulers_registry.pop(self, None)
+            for group in without_initial_lr:
+                group.pop("initial_lr", None)
+            raise
 
     def _post_init(self) -> None:
         """Write the value at the current step. Subclasses check consistency first."""
@@ -418,15 +447,24 @@ class Scheduler(abc.ABC):
                 self._write_host(self._values_host(host))
                 return
         self.increment_last_epoch()
-        if _host_step_allowed(self):
-            # A Python int that changes every step would be a guard of a compiled
-            # step and recompile it each time; last_epoch (a tensor) is the count.
-            self._step_count += 1
-            if self._epoch_host is not None:
-                self._epoch_host += 1
-        else:
+        if not _host_step_allowed(self):
             self._epoch_host = None
-        self._update()
+            self._update()
+            return
+        # A Python int that changes every step would be a guard of a compiled
+        # step and recompile it each time; last_epoch (a tensor) is the count.
+        self._step_count += 1
+        if self._epoch_host is not None:
+            self._epoch_host += 1
+        try:
+            self._update()
+        except ScheduledValueError:
+            # The value at the new step is rejected: stay at the step before.
+            self.last_epoch.sub_(1)
+            self._step_count -= 1
+            if self._epoch_host is not None:
+                self._epoch_host -= 1
+            raise
 
     def _update(self) -> None:
         """Write the value at the current step: on the host where allowed, else traced."""
@@ -444,7 +482,39 @@ class Scheduler(abc.ABC):
             values = self.get()
         finally:
             self._get_called_within_step = False
+        if not self._on_cuda and self._epoch_t.device.type == "cpu" and _host_step_allowed(self):
+            # Eager on the CPU, and no host form: values that could not be checked
+            # ahead (a LambdaLR's function, a closed form written with tensor ops) are
+            # checked as they come, before anything is written. (On an accelerator
+            # reading them would wait for the device at every step: not checked there.)
+            self._check_values(values)
         self.update_groups(values)
+
+    def _check_values(self, values: list[torch.Tensor | None]) -> None:
+        """Raise :class:`ScheduledValueError` naming this scheduler and the step when a
+        value is not finite in float32, is a negative ``lr`` / ``weight_decay``, or is
+        outside what the optimizer accepts for the key
+        (:meth:`~waferopt.core.Optimizer.check_scheduled_value`)."""
+        read: dict[int, float] = {}
+        for index, value in enumerate(values):
+            if value is None:
+                continue
+            number = read.get(id(value))
+            if number is None:
+                # A CPU value: reading it waits for nothing. It is read out of sight of
+                # torch-function modes, so that a tool looking for reads that would wait
+                # for a device (the conformance kit's no_host_sync) sees this step as it
+                # runs on an accelerator, where nothing is read.
+                with torch._C.DisableTorchFunction():
+                    number = read[id(value)] = float(value)
+            problem = _value_problem(self.optimizer, index, self.param_group_key, number)
+            if problem is not None:
+                step = self._host_step()
+                raise ScheduledValueError(
+                    f"{type(self).__name__}: at step {step} the schedule gives "
+                    f"{self.param_group_key} {number!r} for param group {index}, {problem}; "
+                    "nothing was written"
+                )
 
     def _matching_indices(self) -> list[int]:
         groups = self.optimizer.param_groups
