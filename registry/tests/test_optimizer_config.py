@@ -101,3 +101,15 @@ def test_unknown_optimizer_name():
     with pytest.raises(UnknownNameError, match="Did you mean 'SGD'"):
         configure_optimizer("SDG", model_params(), lr=0.1)
     assert issubclass(UnknownNameError, ValueError)
+
+
+def test_each_unknown_key_is_reported_once(caplog):
+    """A near miss warns, naming the argument, and is not in the log line; the other
+    unknown keys are in the log line Cerebras writes, and do not warn."""
+    config = {"learning_rate": 0.1, "momentun": 0.9, "foo": 1}
+    with caplog.at_level(logging.WARNING), pytest.warns(UserWarning, match="momentun") as caught:
+        configure_optimizer_params("sgd", config)
+    messages = [str(w.message) for w in caught]
+    assert messages == ["SGD: unknown key 'momentun' was dropped; did you mean 'momentum'?"]
+    logged = [r.getMessage() for r in caplog.records]
+    assert len(logged) == 1 and "['foo']" in logged[0] and "momentun" not in logged[0]

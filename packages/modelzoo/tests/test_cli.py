@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import subprocess
 import sys
@@ -283,3 +284,157 @@ def test_max_steps_of_the_example_config():
     require_optimizer("AdamW")
     config = load_config(path)
     assert steps_of(config, build(TinyGPT(), config)) == 300
+
+
+# ---------------------------------------------------------------------------- consistency
+# (issue 11, item 5): --strict, each message once, YAML errors located, missing extras.
+WARNS = """\
+optimizer:
+  optimizer_type: AdamW
+  learning_rate: 0.001
+  correct_bais: false   # a near miss of correct_bias: a UserWarning
+  foo_bar: 1            # unknown: the log line Cerebras writes
+  beta1: 0.8            # a 1.x name: a DeprecationWarning
+"""
+CLEAN = """\
+optimizer:
+  optimizer_type: SGD
+  learning_rate: 0.01
+  momentum: 0.9
+  max_gradient_norm: 1.0   # a trainer key: returned, not a warning
+"""
+
+
+def _write(tmp_path: Path, text: str, name: str = "config.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_check_strict_fails_on_every_warning_build_gives(tmp_path, capsys):
+    """A config that builds with warnings exits 0 (as build() succeeds) and 1 with
+    --strict; a clean one exits 0 either way."""
+    require_optimizer("AdamW")
+    warns = str(_write(tmp_path, WARNS))
+    assert main(["check", warns]) == 0
+    assert "warnings: 3" in capsys.readouterr().out
+    assert main(["check", "--strict", warns]) == 1
+    out = capsys.readouterr().out
+    assert "warnings: 3" in out and "--strict: 3 warning(s) count as problems" in out
+    clean = str(_write(tmp_path, CLEAN, "clean.yaml"))
+    assert main(["check", "--strict", clean]) == 0
+    assert "warnings:" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "optimizer.AdamW.correct_bais",  # a near miss
+        "optimizer.AdamW.foo_bar",  # no near miss
+        "optimizer.AdamW.eps",  # a number YAML reads as text
+        "optimizer.AdamW.beta2",  # a 1.x name
+    ],
+)
+def test_check_strict_fails_for_each_kind_of_warning(tmp_path, key):
+    """Each thing build() warns about, alone in a config, fails --strict."""
+    require_optimizer("AdamW")
+    value = {"eps": "1e-08", "beta2": 0.99}.get(key.rsplit(".", 1)[1], 1)
+    text = f"optimizer:\n  AdamW:\n    lr: 0.001\n    {key.rsplit('.', 1)[1]}: {value}\n"
+    path = str(_write(tmp_path, text))
+    assert check_command(path, out=io.StringIO()) == 0
+    out = io.StringIO()
+    assert check_command(path, out=out, strict=True) == 1
+    assert "warnings: 1" in out.getvalue(), out.getvalue()
+
+
+def test_check_prints_each_message_once(tmp_path, capsys):
+    """Every warning and log line is printed once, by the command: nothing on stderr
+    (neither the warnings module's copy nor the log's), each key once in the list."""
+    require_optimizer("AdamW")
+    path = str(_write(tmp_path, WARNS))
+    main(["check", path])
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    notes = [line for line in captured.out.splitlines() if line.startswith("  - ")]
+    assert len(notes) == 3, captured.out
+    for key in ("correct_bais", "foo_bar", "beta1"):
+        assert sum(key in line for line in notes) == 1, (key, notes)
+
+
+def test_check_warnings_are_printed_with_errors_too(tmp_path, capsys):
+    require_optimizer("AdamW")
+    path = str(_write(tmp_path, WARNS.replace("learning_rate: 0.001", "learning_rate: -1")))
+    assert main(["check", path]) == 1
+    out = capsys.readouterr().out
+    assert "1 problem:" in out and "warnings: 3" in out
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("optimizer:\n  optimizer_type: SGD\n  learning_rate: [0.1\n  momentum: 0.9\n", ":4:11:"),
+        ("optimizer:\n  optimizer_type: SGD\n\tlearning_rate: 0.1\n", ":3:1:"),
+        ("optimizer: {optimizer_type: SGD\n", ":2:1:"),
+    ],
+)
+def test_a_yaml_syntax_error_names_the_file_line_and_column(tmp_path, capsys, text, where):
+    path = _write(tmp_path, text, "broken.yaml")
+    assert main(["check", str(path)]) == 1
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if "not valid YAML" in line)
+    assert f"{path}{where} not valid YAML: " in line, out
+    assert "<unicode string>" not in out
+
+
+def test_check_without_pyyaml_says_what_to_install(monkeypatch, capsys):
+    """PyYAML missing: one line on stderr naming the extra to install, exit status 2."""
+    monkeypatch.setitem(sys.modules, "yaml", None)  # import yaml now raises ImportError
+    assert main(["check", str(CONFIGS / "legacy_constant_sgd.yaml")]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [
+        "waferopt check: reading YAML configs needs PyYAML, which is not installed: "
+        "pip install 'waferopt-modelzoo[yaml]'"
+    ]
+    assert "Traceback" not in captured.out + captured.err
+
+
+def test_plot_without_matplotlib_says_what_to_install(monkeypatch, capsys, tmp_path):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    output = tmp_path / "schedule.png"
+    config = str(CONFIGS / "legacy_constant_sgd.yaml")
+    assert main(["plot", config, "--steps", "5", "-o", str(output), "--model", MLP]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [
+        "waferopt plot: waferopt plot needs matplotlib, which is not installed: "
+        "pip install 'waferopt-modelzoo[plot]'"
+    ]
+    assert not output.exists()
+
+
+def test_plot_without_pyyaml_says_what_to_install(monkeypatch, capsys, tmp_path):
+    monkeypatch.setitem(sys.modules, "yaml", None)
+    config = str(CONFIGS / "legacy_constant_sgd.yaml")
+    assert main(["plot", config, "-o", str(tmp_path / "x.png")]) == 2
+    assert "pip install 'waferopt-modelzoo[yaml]'" in capsys.readouterr().err
+
+
+def test_check_without_pyyaml_as_a_process(tmp_path):
+    """The same from the console script in a fresh process (no traceback on stderr)."""
+    blocker = tmp_path / "yaml.py"
+    blocker.write_text("raise ImportError('No module named yaml (blocked by the test)')\n")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "waferopt.registry.cli",
+            "check",
+            str(CONFIGS / "legacy_constant_sgd.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().endswith("pip install 'waferopt-modelzoo[yaml]'")
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr

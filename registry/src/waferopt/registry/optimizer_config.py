@@ -81,8 +81,10 @@ def configure_optimizer_params(
     left to the scheduler when it is a schedule (a required ``lr`` then gets a
     placeholder that the LR scheduler overwrites). Deprecated 1.x names (``beta1``,
     ``weight_decay_rate``, ``eps1`` ...) are translated with a ``DeprecationWarning``.
-    Keys the class does not take are dropped and logged; a dropped key that is a
-    near-miss of a real parameter warns, naming both. ``kwargs`` is not mutated.
+    Keys the class does not take are dropped, each reported once: a near-miss of a
+    real parameter with a ``UserWarning`` naming both, the others in one warning-level
+    log line (Cerebras's "got N unexpected and unused parameters"); trainer keys are
+    logged at info level. ``kwargs`` is not mutated.
 
     Returns:
         the optimizer class and the keyword arguments for it (without ``params``).
@@ -157,14 +159,9 @@ def configure_optimizer_params(
             logger.info(
                 "%s: keys for the trainer, not passed to the optimizer: %s", cls.__name__, trainer
             )
-        if unknown:
-            logger.warning(
-                "%s got %d unexpected and unused parameters: %s (it takes: %s)",
-                cls.__name__,
-                len(unknown),
-                unknown,
-                ", ".join(n for n in parameters if n not in ("lr", "learning_rate")),
-            )
+        # Each unknown key is reported once: a near miss of an argument as a warning
+        # that names the argument, the others in the log line Cerebras writes.
+        unplaced = []
         for key in unknown:
             close = closest_one(key, [n for n in parameters if n not in cls_kwargs], cutoff=0.75)
             if close:
@@ -173,6 +170,16 @@ def configure_optimizer_params(
                     UserWarning,
                     stacklevel=2,
                 )
+            else:
+                unplaced.append(key)
+        if unplaced:
+            logger.warning(
+                "%s got %d unexpected and unused parameters: %s (it takes: %s)",
+                cls.__name__,
+                len(unplaced),
+                unplaced,
+                ", ".join(n for n in parameters if n not in ("lr", "learning_rate")),
+            )
     return cls, cls_kwargs
 
 

@@ -198,6 +198,8 @@ def _build_schedulers(
                     stacklevel=4,
                 )
             return schedulers
+        if not _is_schedule(lr) and any(e.path == spec.learning_rate_path for e in errors):
+            return schedulers  # a bad number, reported once (not again by its ConstantLR)
         try:
             scheduler = configure_lr_scheduler(optimizer, lr, adjusted or None)
         except ConfigError as exc:  # paths start at "learning_rate"

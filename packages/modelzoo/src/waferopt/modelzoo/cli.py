@@ -1,9 +1,12 @@
 """``waferopt check`` and ``waferopt plot``: a Model Zoo config, checked or drawn.
 
-``waferopt check CONFIG.yaml [--model FACTORY]`` prints what :func:`build` would make
-(optimizer class and arguments, each param group with its size, tags, LR factor and
-weight decay, each scheduler with its milestones, the trainer settings), or every
-problem in the config with its key path. Exit status 0 when it builds, 1 otherwise.
+``waferopt check CONFIG.yaml [--model FACTORY] [--strict]`` prints what :func:`build`
+would make (optimizer class and arguments, each param group with its size, tags, LR
+factor and weight decay, each scheduler with its milestones, the trainer settings), or
+every problem in the config with its key path, then every warning :func:`build` gives
+(each once). Exit status: 0 when it builds (warnings or not, as :func:`build` does);
+1 when it does not, or with ``--strict`` when it warns; 2 when the check cannot be
+made (a missing optional dependency, a usage error).
 
 ``waferopt plot CONFIG.yaml [--steps N] [-o schedule.png] [--model FACTORY]`` draws
 the learning rate and weight decay of every param group, milestones marked, over N
@@ -24,13 +27,17 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import logging
 import sys
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from waferopt.registry.errors import ConfigError
+
+from .formats import MissingExtraError
 
 if TYPE_CHECKING:
     from torch import nn
@@ -68,6 +75,12 @@ def add_commands(subparsers: Any) -> None:
     )
     check.add_argument("config", help="a Model Zoo YAML config (either optimizer format)")
     check.add_argument("--model", default=None, help=_MODEL_HELP)
+    check.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 when the config builds with warnings too (unknown or misspelt optimizer "
+        "keys, 1.x names, numbers YAML read as text...); default: exit 0, as build() succeeds",
+    )
     check.set_defaults(func=_run_check)
 
     plot = subparsers.add_parser(
@@ -119,11 +132,45 @@ def load_model(factory: str) -> nn.Module:
     return model
 
 
+class _NoteHandler(logging.Handler):
+    """Keeps the waferopt log records of WARNING and above as notes."""
+
+    def __init__(self, notes: list[str]) -> None:
+        super().__init__(logging.WARNING)
+        self.notes = notes
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.notes.append(f"{record.levelname.capitalize()}: {record.getMessage()}")
+
+
+@contextmanager
+def captured_notes() -> Iterator[list[str]]:
+    """Collect, in order and each once, the warnings and the waferopt log records
+    (WARNING and above) given inside the block, instead of printing them: the commands
+    print them once, themselves. The list is complete when the block ends."""
+    notes: list[str] = []
+    log = logging.getLogger("waferopt")
+    handler = _NoteHandler(notes)
+    propagate = log.propagate
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.showwarning = lambda message, category, *args, **kwargs: notes.append(
+                f"{category.__name__}: {message}"
+            )
+            yield notes
+    finally:
+        log.removeHandler(handler)
+        log.propagate = propagate
+        notes[:] = list(dict.fromkeys(notes))
+
+
 def _inspect(config: Any, model_name: str | None) -> tuple[Report, list[str]]:
     from .builder import Report, inspect_config
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with captured_notes() as notes:
         model = None
         if model_name is not None:
             try:
@@ -131,24 +178,37 @@ def _inspect(config: Any, model_name: str | None) -> tuple[Report, list[str]]:
             except ConfigError as exc:
                 return Report(None, [ConfigError(exc.message, "--model")]), []
         report = inspect_config(model, config)
-    notes = []
-    for w in caught:
-        text = f"{w.category.__name__}: {w.message}"
-        if text not in notes:
-            notes.append(text)
     return report, notes
+
+
+def _cannot_run(command: str, exc: MissingExtraError) -> int:
+    """A missing optional dependency: one line on stderr, exit status 2."""
+    print(f"waferopt {command}: {exc}", file=sys.stderr)
+    return 2
 
 
 def _model_label(model_name: str | None) -> str:
     return model_name if model_name is not None else "stand-in parameters, one group per tag"
 
 
-def check_command(config: str, model_name: str | None = None, out: TextIO | None = None) -> int:
-    """Run ``waferopt check``; returns the exit status."""
+def check_command(
+    config: str,
+    model_name: str | None = None,
+    out: TextIO | None = None,
+    *,
+    strict: bool = False,
+) -> int:
+    """Run ``waferopt check``; returns the exit status (see the module docstring).
+
+    ``strict``: a config that builds with warnings fails (status 1).
+    """
     from .describe import describe_errors, describe_result
 
     out = out or sys.stdout
-    report, notes = _inspect(config, model_name)
+    try:
+        report, notes = _inspect(config, model_name)
+    except MissingExtraError as exc:
+        return _cannot_run("check", exc)
     print(f"config: {config} (model: {_model_label(model_name)})", file=out)
     if report.ok:
         assert report.result is not None
@@ -172,24 +232,38 @@ def check_command(config: str, model_name: str | None = None, out: TextIO | None
         print(f"warnings: {len(notes)}", file=out)
         for note in notes:
             print(f"  - {note}", file=out)
-    return 0 if report.ok else 1
+    if not report.ok:
+        return 1
+    if strict and notes:
+        print(f"--strict: {len(notes)} warning(s) count as problems", file=out)
+        return 1
+    return 0
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    return check_command(args.config, args.model)
+    return check_command(args.config, args.model, strict=args.strict)
 
 
-def plot_schedule(result: Any, steps: int, output: str, title: str = "") -> None:
-    """Draw the LR and WD of every param group of ``result`` over ``steps`` steps into ``output``."""
+def _pyplot() -> Any:
+    """``matplotlib.pyplot`` on the Agg backend, or :class:`MissingExtraError`."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError as exc:
-        raise ImportError(
-            "waferopt plot needs matplotlib: pip install 'waferopt-modelzoo[plot]'"
+        raise MissingExtraError(
+            "waferopt plot needs matplotlib, which is not installed: "
+            "pip install 'waferopt-modelzoo[plot]'"
         ) from exc
+    return plt
+
+
+def plot_schedule(result: Any, steps: int, output: str, title: str = "") -> None:
+    """Draw the LR and WD of every param group of ``result`` over ``steps`` steps into
+    ``output``. Raises :class:`~waferopt.modelzoo.formats.MissingExtraError` without
+    matplotlib."""
+    plt = _pyplot()
     from .describe import milestones, trace
 
     marks = [m for s in result.schedulers for m in milestones(s)]
@@ -271,11 +345,13 @@ def plot_command(
         return 1
     try:
         loaded = load_config(config)
+        report, notes = _inspect(loaded, model_name)
+    except MissingExtraError as exc:
+        return _cannot_run("plot", exc)
     except ConfigError as exc:
         for line in describe_errors([exc]):
             print(line, file=out)
         return 1
-    report, notes = _inspect(loaded, model_name)
     if not report.ok:
         for line in describe_errors(report.errors):
             print(line, file=out)
@@ -291,12 +367,15 @@ def plot_command(
                 file=out,
             )
             return 1
-    plot_schedule(
-        report.result,
-        steps,
-        output,
-        title=f"{config} ({report.result.format} format, model {_model_label(model_name)})",
-    )
+    try:
+        plot_schedule(
+            report.result,
+            steps,
+            output,
+            title=f"{config} ({report.result.format} format, model {_model_label(model_name)})",
+        )
+    except MissingExtraError as exc:
+        return _cannot_run("plot", exc)
     print(
         f"wrote {output}: lr and weight_decay of {len(report.result.param_groups)} param groups "
         f"over {steps} steps ({source})",

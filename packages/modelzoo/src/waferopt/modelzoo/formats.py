@@ -36,7 +36,7 @@ from waferopt.registry.config_keys import Role, keys_with_role, renamed_aliases
 from waferopt.registry.errors import ConfigError, join_path
 from waferopt.registry.normalize import coerce_number, translate_deprecated
 
-__all__ = ["OptimizerSpec", "load_config", "parse_config"]
+__all__ = ["MissingExtraError", "OptimizerSpec", "load_config", "parse_config", "require_yaml"]
 
 SETTINGS_KEYS = keys_with_role(Role.TRAINER)
 """Trainer keys returned as trainer settings (gradient clipping, loss scaling, ...)."""
@@ -117,17 +117,49 @@ def load_config(source: Any) -> dict[str, Any]:
     )
 
 
-def _yaml_load(text: str, where: str) -> Any:
+class MissingExtraError(ImportError):
+    """An optional dependency is not installed; the message says what to ``pip install``.
+
+    Raised for PyYAML (reading YAML: the ``[yaml]`` extra) and matplotlib
+    (``waferopt plot``: the ``[plot]`` extra); ``waferopt check`` and ``plot`` print it
+    as one line.
+    """
+
+
+def require_yaml() -> Any:
+    """The ``yaml`` module, or :class:`MissingExtraError` naming the extra to install."""
     try:
         import yaml
-    except ImportError as exc:  # pragma: no cover - exercised without PyYAML only
-        raise ImportError(
-            "reading YAML configs needs PyYAML: pip install 'waferopt-modelzoo[yaml]'"
+    except ImportError as exc:
+        raise MissingExtraError(
+            "reading YAML configs needs PyYAML, which is not installed: "
+            "pip install 'waferopt-modelzoo[yaml]'"
         ) from exc
+    return yaml
+
+
+def _yaml_load(text: str, where: str) -> Any:
+    yaml = require_yaml()
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{where} is not valid YAML: {exc}") from exc
+        raise ConfigError(_yaml_error(exc, where)) from exc
+
+
+def _yaml_error(exc: Any, where: str) -> str:
+    """``file:line:column: not valid YAML: problem (context at line L, column C)``."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None)
+    if mark is None or not problem:
+        return f"{where} is not valid YAML: {exc}"
+    text = f"{where}:{mark.line + 1}:{mark.column + 1}: not valid YAML: {problem}"
+    context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context:
+        text += f" ({context}"
+        if context_mark is not None:
+            text += f" at line {context_mark.line + 1}, column {context_mark.column + 1}"
+        text += ")"
+    return text
 
 
 def _locate(config: Mapping[str, Any]) -> tuple[Any, str, Any, str, bool]:
