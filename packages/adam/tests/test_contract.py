@@ -102,21 +102,6 @@ def test_bad_group_value_names_the_group(cls):
         cls([{"params": ps[:1]}, {"params": ps[1:], "lr": -1.0}])
 
 
-@pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
-def test_empty_params_raise(cls):
-    with pytest.raises(ValueError, match="empty parameter list"):
-        cls([])
-
-
-@pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
-def test_sparse_gradient_raises(cls):
-    p = torch.zeros(5, 3, requires_grad=True)
-    opt = cls([p])
-    p.grad = torch.eye(5, 3).to_sparse()
-    with pytest.raises(ValueError, match="sparse"):
-        opt.step()
-
-
 # ---------------------------------------------------------------------- static step
 CONFIGS = [
     (AdamBase, dict(weight_decay=0.1, l2_regularization_rate=0.01, amsgrad=True)),

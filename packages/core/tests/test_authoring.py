@@ -8,6 +8,7 @@ import torch._dynamo.testing
 
 from waferopt.core import (
     DeclaredOptimizer,
+    GroupState,
     Hyperparameter,
     StateSpec,
     check_betas,
@@ -298,3 +299,141 @@ def test_a_class_without_kernel_says_so():
     params[0].grad = torch.ones_like(params[0])
     with pytest.raises(NotImplementedError, match="Bare declares no kernel"):
         Bare(params).step()
+
+
+# ---------------------------------------------------------------- named state, group state
+
+
+def ordered_kernel(params, grads, first, *, lr, second=None, third=None):
+    """Takes two state lists by name, in another order than the class declares them."""
+    torch._foreach_add_(first, grads)
+    if third is not None:
+        torch._foreach_add_(third, 3.0)
+    if second is not None:
+        torch._foreach_add_(second, 2.0)
+    torch._foreach_add_(params, first, alpha=-lr)
+
+
+class NamedState(DeclaredOptimizer):
+    kernel = ordered_kernel
+    hyperparameters = (
+        Hyperparameter("lr", check_non_negative),
+        Hyperparameter("extra", kernel_names=()),
+    )
+    param_state = (
+        StateSpec("first"),
+        StateSpec("third", when=lambda g: g["extra"], kernel_name="third"),
+        StateSpec("second", kernel_name="second"),
+    )
+
+    def __init__(self, params, lr=0.1, extra=True):
+        super().__init__(params, dict(lr=lr, extra=extra))
+
+
+def test_state_taken_by_name_keeps_the_declared_order():
+    params = make(n=2)
+    opt = NamedState(params)
+    assert list(opt.state[params[0]]) == ["first", "third", "second"]
+    assert list(opt.state_dict()["state"][0]) == ["first", "third", "second"]
+    for p in params:
+        p.grad = torch.ones_like(p)
+    opt.step()
+    st = opt.state[params[0]]
+    assert (st["second"] == 2).all() and (st["third"] == 3).all() and (st["first"] == 1).all()
+
+
+def test_state_asked_for_after_construction_is_an_error_and_nothing_changes():
+    params = make(n=2)
+    opt = NamedState([{"params": params[:1]}, {"params": params[1:], "extra": False}])
+    for p in params:
+        p.grad = torch.ones_like(p)
+    before = [p.detach().clone() for p in params]
+    opt.param_groups[1]["extra"] = True  # group 1 has no "third" state
+    with pytest.raises(RuntimeError, match=r"param group 1 now asks for the state 'third'"):
+        opt.step()
+    for p, b in zip(params, before):  # group 0 was not stepped either
+        assert torch.equal(p.detach(), b)
+
+
+def test_a_sparse_gradient_in_a_later_group_changes_nothing():
+    params = make(n=2)
+    opt = NamedState([{"params": params[:1]}, {"params": params[1:]}])
+    params[0].grad = torch.ones_like(params[0])
+    params[1].grad = torch.ones_like(params[1]).to_sparse()
+    before = params[0].detach().clone()
+    with pytest.raises(ValueError, match="NamedState does not support sparse gradients"):
+        opt.step()
+    assert torch.equal(params[0].detach(), before)
+    assert (opt.state[params[0]]["first"] == 0).all()
+
+
+def counting_kernel(params, grads, bufs, count, total, *, lr, scale=1.0):
+    """Per-group running scalars: count += 1 and total += scale * sum(g), once per call."""
+    count.add_(1)
+    if params:
+        total.add_(scale * torch.stack([g.sum() for g in grads]).sum())
+        torch._foreach_add_(params, grads, alpha=-lr)
+
+
+class Counting(DeclaredOptimizer):
+    kernel = counting_kernel
+    hyperparameters = (Hyperparameter("lr", check_non_negative), Hyperparameter("scale"))
+    param_state = (StateSpec("buf"),)
+    group_state = (GroupState("count"), GroupState("total", lambda g: g["lr"] * 10))
+    whole_group = True
+
+    def __init__(self, params, lr=0.1):
+        super().__init__(params, dict(lr=lr))
+
+
+def test_group_state_is_created_per_group_and_advances_once_per_step():
+    params = [
+        torch.nn.Parameter(torch.ones(2)),
+        torch.nn.Parameter(torch.ones(2, dtype=torch.float64)),
+    ]
+    opt = Counting([{"params": params}, {"params": [torch.nn.Parameter(torch.ones(3))], "lr": 0.5}])
+    g0, g1 = opt.param_groups
+    assert g0["count"].dim() == 0 and g0["count"].dtype == torch.float64
+    assert g0["total"].item() == pytest.approx(1.0) and g1["total"].item() == pytest.approx(5.0)
+    for p in params:
+        p.grad = torch.ones_like(p)
+    opt.step()  # group 0: two dtypes, one kernel call; group 1: no gradient, still counted
+    assert g0["count"].item() == 1 and g1["count"].item() == 1
+    assert g0["total"].item() == pytest.approx(5.0)
+    sd = opt.state_dict()
+    fresh = Counting(
+        [
+            {"params": [torch.nn.Parameter(p.detach().clone()) for p in params]},
+            {"params": [torch.nn.Parameter(torch.ones(3))], "lr": 0.5},
+        ]
+    )
+    count = fresh.param_groups[0]["count"]
+    fresh.load_state_dict(sd)
+    assert fresh.param_groups[0]["count"] is count and count.item() == 1
+
+
+def test_a_hyperparameter_a_group_lacks_is_not_passed():
+    params = make(n=1)
+    opt = Counting(params)
+    assert "scale" not in opt.param_groups[0]
+    assert "scale" not in opt.kernel_arguments(opt.param_groups[0])
+    opt.param_groups[0]["scale"] = 2.0
+    assert opt.kernel_arguments(opt.param_groups[0]) == {"lr": 0.1, "scale": 2.0}
+
+
+class Shared(Counting):
+    group_state = (GroupState("count", shared=True), GroupState("total", 1.0, shared=True))
+
+
+def test_shared_group_state_is_one_tensor_also_after_a_load():
+    opt = Shared([{"params": make(n=1)}, {"params": make(n=1)}])
+    g0, g1 = opt.param_groups
+    assert g0["count"] is g1["count"] and g0["total"] is g1["total"]
+    for p in [*g0["params"], *g1["params"]]:
+        p.grad = torch.ones_like(p)
+    opt.step()
+    assert g0["count"].item() == 2  # each group's kernel call advanced the one tensor
+    fresh = Shared([{"params": make(n=1)}, {"params": make(n=1)}])
+    fresh.load_state_dict(opt.state_dict())
+    f0, f1 = fresh.param_groups
+    assert f0["count"] is f1["count"] and f0["count"].item() == 2

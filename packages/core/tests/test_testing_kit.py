@@ -11,6 +11,7 @@ import torch
 from waferopt.core import LRScheduler
 from waferopt.core.testing import (
     OPTIMIZER_CHECKS,
+    OPTIMIZER_CLASS_CHECKS,
     SCHEDULER_CHECKS,
     ErrorInput,
     NotApplicable,
@@ -18,6 +19,7 @@ from waferopt.core.testing import (
     ReferenceSGD,
     SchedulerInfo,
     check_compiled_step,
+    check_empty_params,
     check_error_inputs,
     check_global_step,
     check_mismatched_state_dict,
@@ -30,6 +32,7 @@ from waferopt.core.testing import (
     check_scheduler_in_place,
     check_scheduler_no_host_sync,
     check_scheduler_tags,
+    check_sparse_gradient,
     check_state_dict_resume,
     check_static_step,
     check_tensor_hyperparams,
@@ -103,6 +106,9 @@ def test_conformance_tests_builds_one_test_per_check() -> None:
     cls = conformance_tests(optimizers=[SGD_INFO], schedulers=[LINEAR_INFO])
     names = {n for n in vars(cls) if n.startswith("test_")}
     assert {f"test_optimizer_{n}" for n in OPTIMIZER_CHECKS} <= names
+    assert {f"test_optimizer_{n}" for n in OPTIMIZER_CLASS_CHECKS} - {
+        "test_optimizer_error_inputs"  # SGD_INFO lists none
+    } <= names
     assert {f"test_scheduler_{n}" for n in SCHEDULER_CHECKS} <= names
     marks = {m.name for m in cls.test_optimizer_compiled_step.pytestmark}
     assert "compile" in marks
@@ -390,6 +396,71 @@ def test_mismatched_state_dict_catches(cls: type, message: str) -> None:
     """A mismatched state dict raises ValueError before anything is copied."""
     with pytest.raises(AssertionError, match=message):
         check_mismatched_state_dict(optimizer_info(cls), CONFIG)
+
+
+class DensifiesSparse(ReferenceSGD):
+    """Steps with a sparse gradient as if it were dense (no error)."""
+
+    def step(self, closure: Any = None) -> Any:
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None and p.grad.is_sparse:
+                    p.grad = p.grad.to_dense()
+        return super().step(closure)
+
+
+class UpdatesBeforeCheckingSparse(ReferenceSGD):
+    """Updates each parameter, and only raises when it reaches the sparse gradient."""
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> Any:
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if p.grad.is_sparse:
+                    raise ValueError("sparse gradients are not supported")
+                p.sub_(group["lr"] * p.grad)
+        return None
+
+
+@pytest.mark.parametrize(
+    ("cls", "message"),
+    [
+        (DensifiesSparse, "expected ValueError, nothing was raised"),
+        (UpdatesBeforeCheckingSparse, "changed the optimizer"),
+    ],
+)
+def test_sparse_gradient_catches(cls: type, message: str) -> None:
+    """A sparse gradient raises ValueError naming it before anything changes."""
+    with pytest.raises(AssertionError, match=message):
+        check_sparse_gradient(optimizer_info(cls), CONFIG)
+
+
+class AcceptsEmpty(ReferenceSGD):
+    """Builds an optimizer without parameters (torch's own check skipped)."""
+
+    def __init__(self, params: Any, **kwargs: Any) -> None:
+        params = list(params)
+        super().__init__(params or [torch.nn.Parameter(torch.zeros(1))], **kwargs)
+
+
+class EmptyWithoutSayingSo(ReferenceSGD):
+    def __init__(self, params: Any, **kwargs: Any) -> None:
+        params = list(params)
+        if not params:
+            raise ValueError("bad params")
+        super().__init__(params, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("cls", "message"),
+    [(AcceptsEmpty, "nothing was raised"), (EmptyWithoutSayingSo, "does not match 'empty'")],
+)
+def test_empty_params_catches(cls: type, message: str) -> None:
+    """An empty parameter list raises ValueError saying so."""
+    with pytest.raises(AssertionError, match=message):
+        check_empty_params(optimizer_info(cls))
 
 
 class ItemLr(ReferenceSGD):

@@ -124,23 +124,12 @@ def test_spec_defaults():
         (lambda p: SGD([], lr=0.1), "empty"),
         (lambda p: ASGD(p, lr=-1), "lr"),
         (lambda p: ASGD(p, weight_decay=-1), "weight_decay"),
-        (lambda p: ASGD([]), "empty"),
     ],
 )
 def test_bad_arguments(factory, message):
     """Bad arguments raise ValueError naming the argument."""
     with pytest.raises(ValueError, match=message):
         factory([torch.nn.Parameter(torch.zeros(2))])
-
-
-@pytest.mark.parametrize("cls", [SGD, ASGD])
-def test_sparse_gradient_is_rejected(cls):
-    """Sparse gradients are not supported: a ValueError says so."""
-    p = torch.nn.Parameter(torch.zeros(3))
-    opt = cls([p], lr=0.1)
-    p.grad = torch.zeros(3).to_sparse()
-    with pytest.raises(ValueError, match="sparse"):
-        opt.step()
 
 
 @pytest.mark.parametrize(

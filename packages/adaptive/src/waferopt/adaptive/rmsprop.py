@@ -59,17 +59,24 @@ class RMSprop(DeclaredOptimizer):
         arXiv:1308.0850 (centered variant).
     """
 
+    kernel = rmsprop
     hyperparameters = (
         Hyperparameter("lr", check_non_negative),
         Hyperparameter("alpha", check_unit_interval),
         Hyperparameter("eps", check_non_negative),
         Hyperparameter("weight_decay", check_non_negative),
         Hyperparameter("momentum", check_non_negative),
+        Hyperparameter("centered", kernel_names=()),  # decides grad_avg
     )
+    # the state dict's order (torch.optim.RMSprop's); the kernel takes the last two by name
     param_state = (
         StateSpec("square_avg"),
-        StateSpec("momentum_buffer", when=lambda g: F.is_nonzero_or_tensor(g["momentum"])),
-        StateSpec("grad_avg", when=lambda g: bool(g["centered"])),
+        StateSpec(
+            "momentum_buffer",
+            when=lambda g: F.is_nonzero_or_tensor(g["momentum"]),
+            kernel_name="momentum_buffers",
+        ),
+        StateSpec("grad_avg", when=lambda g: bool(g["centered"]), kernel_name="grad_avgs"),
     )
 
     def __init__(
@@ -93,35 +100,3 @@ class RMSprop(DeclaredOptimizer):
             "centered": centered,
         }
         super().__init__(params, defaults, enable_global_step)
-
-    def update(
-        self,
-        group: dict[str, Any],
-        params: list[Tensor],
-        grads: list[Tensor],
-        state: dict[str, list[Tensor]],
-    ) -> None:
-        momentum_buffers = state.get("momentum_buffer")
-        grad_avgs = state.get("grad_avg")
-        if momentum_buffers is None and F.is_nonzero_or_tensor(group["momentum"]):
-            raise RuntimeError(
-                "RMSprop: this param group was built with momentum=0, so it has no "
-                "momentum_buffer; set momentum at construction to use it"
-            )
-        if group["centered"] and grad_avgs is None:
-            raise RuntimeError(
-                "RMSprop: this param group was built with centered=False, so it has no "
-                "grad_avg; set centered=True at construction to use it"
-            )
-        rmsprop(
-            params,
-            grads,
-            state["square_avg"],
-            grad_avgs if group["centered"] else None,
-            momentum_buffers,
-            lr=group["lr"],
-            alpha=group["alpha"],
-            eps=group["eps"],
-            weight_decay=group["weight_decay"],
-            momentum=group["momentum"],
-        )

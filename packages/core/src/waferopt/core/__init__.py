@@ -22,6 +22,7 @@ from .plugins import (
 if TYPE_CHECKING:
     from .authoring import (
         DeclaredOptimizer,
+        GroupState,
         Hyperparameter,
         StateSpec,
     )
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
 # hookimpl``) and ``waferopt --help`` do not import torch.
 _LAZY = {
     "DeclaredOptimizer": ".authoring",
+    "GroupState": ".authoring",
     "Hyperparameter": ".authoring",
     "StateSpec": ".authoring",
     "CheckpointError": ".checkpoint",
@@ -94,6 +96,7 @@ __all__ = [
     "Arg",
     "CheckpointError",
     "DeclaredOptimizer",
+    "GroupState",
     "HookSpecs",
     "Hyperparameter",
     "Kind",

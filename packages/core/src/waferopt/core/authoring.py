@@ -13,9 +13,12 @@ only *declares*:
 * ``param_state``: the per-parameter state, each entry a name, how it starts
   (:func:`zeros`, :func:`scalar`) and, optionally, which groups or params keep it
   (:class:`StateSpec`);
+* ``group_state``: 0-d running scalars a rule keeps per param group (step counts,
+  running sums), or once for the whole optimizer (:class:`GroupState`);
 * ``global_step``: whether the ``step`` counter is optional (``enable_global_step``)
   or always kept (the rule reads it); ``host_step``: whether the kernel wants this
-  step's number on the host in eager steps.
+  step's number on the host in eager steps; ``whole_group``: whether the kernel is
+  called once per group (on every device and dtype) rather than once per run.
 
 :class:`DeclaredOptimizer` does the rest: it creates every state tensor in
 :meth:`~waferopt.core.Optimizer.preinitialize` (at construction, and for groups added
@@ -34,6 +37,7 @@ from typing import Any, ClassVar, Literal
 import torch
 from torch import Tensor
 
+from .coefficients import coefficient_dtype
 from .distributed import local_lists
 from .foreach import group_by_device_and_dtype, run_closure
 from .optimizer import Optimizer
@@ -42,6 +46,7 @@ from .validation import check_params_not_empty, check_sparse
 
 __all__ = [
     "DeclaredOptimizer",
+    "GroupState",
     "Hyperparameter",
     "StateInit",
     "StateSpec",
@@ -88,7 +93,9 @@ class Hyperparameter:
         kernel_names: how the declared kernel takes it: None (default), as a keyword of
             the same name; a tuple of names, unpacked from the group's sequence
             (``("beta1", "beta2")`` for ``betas``); ``()``, not at all (an option that
-            only decides which state a group keeps, such as ``amsgrad``).
+            only decides which state a group keeps, such as ``amsgrad``). A group that
+            does not hold the key passes nothing (the kernel's default applies), e.g.
+            an option that only some kinds of group have.
     """
 
     name: str
@@ -109,12 +116,51 @@ class StateSpec:
             param of the group); for state that depends on the parameter's shape, such as
             Adafactor's factored moments of a matrix. The kernel then receives ``None``
             in that entry's list for the params without it.
+        kernel_name: how the declared kernel takes the entry's list: None (default),
+            positionally, in the order of :attr:`DeclaredOptimizer.param_state`; a
+            name, as that keyword argument. The declared order is also the order of
+            the keys in ``optimizer.state[p]`` and in the state dict, so a kernel whose
+            positional order differs names its arguments instead of reordering the
+            state (which would change the state dict's layout).
+
+    A group whose hyperparameters, as they are at a step, ask for an entry (``when``)
+    that its params were built without makes ``step()`` raise ``RuntimeError``: state
+    is created at construction only.
     """
 
     name: str
     init: StateInit = zeros
     when: Callable[[Mapping[str, Any]], bool] | None = None
     applies: Callable[[Tensor], bool] | None = None
+    kernel_name: str | None = None
+
+
+@dataclass(frozen=True)
+class GroupState:
+    """A 0-d running scalar of a param group (a step count, a running sum or maximum).
+
+    Core creates it in :meth:`~waferopt.core.Optimizer.preinitialize` as a 0-d tensor in
+    :func:`~waferopt.core.coefficients.coefficient_dtype` (float64, float32 on MPS) on
+    the device of the group's first param, stored in the group under :attr:`name` (so
+    the state dict's ``param_groups`` carry it and ``load_state_dict`` copies into it),
+    and passes it to the kernel positionally after the per-parameter state lists; the
+    kernel updates it in place. A rule that keeps one should set
+    :attr:`DeclaredOptimizer.whole_group`, so that the scalar advances once per step.
+
+    Attributes:
+        name: the key in the param group.
+        init: its starting value: a number, or ``init(group)``.
+        when: ``when(group)`` says whether that group keeps it (default: every group);
+            a group without it passes None.
+        shared: one tensor for the whole optimizer, created from the first group and
+            held by every group under :attr:`name` (an estimate that every group feeds,
+            such as Prodigy's distance ``d``); kept shared after ``load_state_dict``.
+    """
+
+    name: str
+    init: float | Callable[[Mapping[str, Any]], float] = 0.0
+    when: Callable[[Mapping[str, Any]], bool] | None = None
+    shared: bool = False
 
 
 class DeclaredOptimizer(Optimizer):
@@ -144,10 +190,12 @@ class DeclaredOptimizer(Optimizer):
     """
 
     kernel: ClassVar[Callable[..., None] | None] = None
-    """The functional kernel: called once per device-and-dtype run as
-    ``kernel(params, grads, *state, **hyperparameters)``, with the state lists in the
-    order of :attr:`param_state` (None for an entry the group does not keep), then the
-    step counters when :attr:`global_step` is ``"always"``, and the hyperparameters as
+    """The functional kernel: called once per device-and-dtype run (once per group with
+    :attr:`whole_group`) as ``kernel(params, grads, *state, **hyperparameters)``, with
+    the state lists in the order of :attr:`param_state` (None for an entry the group
+    does not keep; an entry with a :attr:`StateSpec.kernel_name` as that keyword), then
+    the step counters when :attr:`global_step` is ``"always"``, then the group's
+    :attr:`group_state` tensors in their declared order, and the hyperparameters as
     their :attr:`Hyperparameter.kernel_names` say (plus ``step=`` with :attr:`host_step`)."""
 
     hyperparameters: ClassVar[tuple[Hyperparameter, ...]] = ()
@@ -155,6 +203,17 @@ class DeclaredOptimizer(Optimizer):
 
     param_state: ClassVar[tuple[StateSpec, ...]] = ()
     """The per-parameter state entries (``optimizer.state[p]`` holds them)."""
+
+    group_state: ClassVar[tuple[GroupState, ...]] = ()
+    """The 0-d running scalars each param group keeps (the group holds them)."""
+
+    whole_group: ClassVar[bool] = False
+    """True: :meth:`update` runs once per param group and step, on every param of the
+    group that has a gradient (every device and dtype together, sharded params as they
+    are, and even when none has a gradient, so that the :attr:`group_state` advances
+    once per step as the references' counters do); the kernel splits the lists itself
+    (:func:`waferopt.core.foreach.runs` does, and takes local shards). For a rule with
+    :attr:`group_state`, or one that reduces over the whole group."""
 
     global_step: ClassVar[Literal["optional", "always"]] = "optional"
     """``"always"``: the rule reads ``state[p]["step"]``, which is kept whatever
@@ -238,7 +297,8 @@ class DeclaredOptimizer(Optimizer):
 
     # ------------------------------------------------------------------ state set-up
     def preinitialize(self) -> None:
-        """Check every group's hyperparameters, then create the declared state that is missing."""
+        """Check every group's hyperparameters, then create the declared state that is
+        missing: each param's, then each group's."""
         for gi, group in enumerate(self.param_groups):
             self.check_hyperparameters(group, f"param group {gi}")
         for group in self.param_groups:
@@ -248,6 +308,23 @@ class DeclaredOptimizer(Optimizer):
                 for spec in specs:
                     if spec.name not in st and (spec.applies is None or spec.applies(p)):
                         st[spec.name] = spec.init(p, group)
+        self._create_group_state()
+
+    def _create_group_state(self) -> None:
+        """Create the missing :attr:`group_state` tensors (shared ones from the first group)."""
+        for gs in self.group_state:
+            first = self.param_groups[0]
+            for group in self.param_groups:
+                if not group["params"] or (gs.when is not None and not gs.when(group)):
+                    continue
+                if gs.shared and group is not first:
+                    group[gs.name] = first[gs.name]
+                elif not isinstance(group.get(gs.name), Tensor):
+                    value = gs.init(group) if callable(gs.init) else gs.init
+                    device = group["params"][0].device
+                    group[gs.name] = torch.tensor(
+                        float(value), dtype=coefficient_dtype(device), device=device
+                    )
 
     def initial_state(self, group: Mapping[str, Any], p: Tensor) -> dict[str, Tensor]:
         """The declared state of ``p`` in ``group`` as a fresh optimizer holds it (``step``
@@ -282,6 +359,8 @@ class DeclaredOptimizer(Optimizer):
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:  # type: ignore[override]
         super().load_state_dict(state_dict)
+        if any(gs.shared for gs in self.group_state):
+            self._create_group_state()  # one shared tensor again (the load copied into each)
         self._sync_host_steps()
 
     def visit_state(self, fn: Callable[[Any], Any]) -> None:
@@ -300,6 +379,8 @@ class DeclaredOptimizer(Optimizer):
         """The kernel's keyword arguments from ``group``, as the hyperparameters declare."""
         kwargs: dict[str, Any] = {}
         for hp in self.hyperparameters:
+            if hp.name not in group:
+                continue
             if hp.kernel_names is None:
                 kwargs[hp.name] = group[hp.name]
             elif hp.kernel_names:
@@ -321,10 +402,14 @@ class DeclaredOptimizer(Optimizer):
                 f"{type(self).__name__} declares no kernel: set the class attribute "
                 "`kernel` or override update()"
             )
-        lists: list[Any] = [state.get(spec.name) for spec in self.param_state]
+        lists: list[Any] = [state.get(s.name) for s in self.param_state if s.kernel_name is None]
         if self.global_step == "always":
             lists.append(state["step"])
+        lists += [group.get(gs.name) for gs in self.group_state]
         kwargs = self.kernel_arguments(group)
+        for spec in self.param_state:
+            if spec.kernel_name is not None:
+                kwargs[spec.kernel_name] = state.get(spec.name)
         if self.host_step:
             kwargs["step"] = step
         kernel(params, grads, *lists, **kwargs)
@@ -345,6 +430,60 @@ class DeclaredOptimizer(Optimizer):
         """
         self.call_kernel(group, params, grads, state)
 
+    def gather(
+        self,
+    ) -> list[tuple[dict[str, Any], list[Tensor], list[Tensor], dict[str, list[Tensor]]]]:
+        """Each param group with the params that have a gradient, their gradients and
+        their state lists, as :meth:`update` receives them; then advances the global
+        step of those params when it is kept.
+
+        Every group is checked before anything changes: a sparse gradient raises
+        ``ValueError``, a group whose hyperparameters now ask for a state entry that
+        was not created at construction raises ``RuntimeError``. :meth:`step` calls it;
+        a rule that spans every group (and so overrides :meth:`step`) calls it too.
+        """
+        gathered = [
+            (group, *self._gather_group(group, gi)) for gi, group in enumerate(self.param_groups)
+        ]
+        for _, _, _, state in gathered:
+            steps = state.get("step")
+            if steps:
+                torch._foreach_add_(steps, 1.0)
+        return gathered
+
+    def _gather_group(
+        self, group: dict[str, Any], index: int
+    ) -> tuple[list[Tensor], list[Tensor], dict[str, list[Tensor]]]:
+        name = type(self).__name__
+        params = [p for p in group["params"] if p.grad is not None]
+        grads: list[Tensor] = [p.grad for p in params]  # type: ignore[misc]
+        for g in grads:
+            if g.is_sparse:
+                check_sparse(name, g)
+        states = [self.state[p] for p in params]
+        first = states[0] if states else {}
+        specs = self.state_specs(group)
+        keys = [s.name for s in specs if s.applies is None]
+        for key in keys if states else ():
+            if key not in first:
+                raise RuntimeError(
+                    f"{name}: param group {index} now asks for the state {key!r}, which its "
+                    "params were built without (state is created at construction): set "
+                    "the hyperparameter that needs it when building the optimizer"
+                )
+        lists = [[s[k] for s in states] for k in keys]
+        for spec in specs:  # per-param entries: None where a param has none
+            if spec.applies is not None:
+                keys.append(spec.name)
+                lists.append([s.get(spec.name) for s in states])
+        if "step" in first:
+            keys.append("step")
+            lists.append([s["step"] for s in states])
+        elif not states and self.enable_global_step:
+            keys.append("step")
+            lists.append([])
+        return params, grads, dict(zip(keys, lists))
+
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:  # type: ignore[override]
         """Perform one optimization step (in place; creates no state).
@@ -356,31 +495,15 @@ class DeclaredOptimizer(Optimizer):
             The closure's loss, or None.
         """
         loss = run_closure(closure)
-        name = type(self).__name__
         host = self.host_step and self._host.usable()
-        for group in self.param_groups:
-            params = [p for p in group["params"] if p.grad is not None]
-            if not params:
+        for group, params, grads, state in self.gather():
+            if not params and not self.whole_group:
                 continue
-            grads: list[Tensor] = [p.grad for p in params]  # type: ignore[misc]
-            for g in grads:
-                if g.is_sparse:
-                    check_sparse(name, g)
-            states = [self.state[p] for p in params]
-            first = states[0]
-            specs = self.state_specs(group)
-            keys = [s.name for s in specs if s.applies is None and s.name in first]
-            lists = [[s[k] for s in states] for k in keys]
-            for spec in specs:  # per-param entries: None where a param has none
-                if spec.applies is not None:
-                    keys.append(spec.name)
-                    lists.append([s.get(spec.name) for s in states])
-            if "step" in first:
-                steps = [s["step"] for s in states]
-                torch._foreach_add_(steps, 1.0)
-                keys.append("step")
-                lists.append(steps)
-            for run in group_by_device_and_dtype([params, grads, *lists], local=False):
+            if self.whole_group:
+                self.update(group, params, grads, state)
+                continue
+            keys = list(state)
+            for run in group_by_device_and_dtype([params, grads, *state.values()], local=False):
                 step = self._host.next_step(run[0]) if self.host_step and host else None
                 if self.elementwise:  # DTensors (FSDP2): step on the local shards
                     run = local_lists(run)

@@ -7,10 +7,16 @@ from typing import Any
 
 from torch import Tensor
 
-from waferopt.core import Hyperparameter, StateSpec, check_betas, check_non_negative
+from waferopt.core import (
+    DeclaredOptimizer,
+    GroupState,
+    Hyperparameter,
+    StateSpec,
+    check_betas,
+    check_non_negative,
+)
 
-from . import functional as MF
-from ._base import GroupStepOptimizer
+from .functional import ademamix
 
 
 def _check_betas3(name: str, value: Any) -> None:
@@ -27,7 +33,7 @@ def _check_warmup(name: str, value: Any) -> None:
 __all__ = ["AdEMAMix"]
 
 
-class AdEMAMix(GroupStepOptimizer):
+class AdEMAMix(DeclaredOptimizer):
     r"""AdEMAMix: Adam with a mixture of a fast and a slow exponential moving average.
 
     At step :math:`t` with gradient :math:`g` (plus :math:`\lambda\theta` when the
@@ -73,15 +79,21 @@ class AdEMAMix(GroupStepOptimizer):
         ICLR 2025, arXiv:2409.03137 (Algorithm 1).
     """
 
+    kernel = ademamix
     hyperparameters = (
         Hyperparameter("lr", check_non_negative),
-        Hyperparameter("betas", _check_betas3),
+        Hyperparameter("betas", _check_betas3, kernel_names=("beta1", "beta2", "beta3")),
         Hyperparameter("weight_decay", check_non_negative),
         Hyperparameter("alpha", check_non_negative),
         Hyperparameter("t_alpha_beta3", _check_warmup),
         Hyperparameter("eps", check_non_negative),
+        Hyperparameter("weight_decouple"),
+        Hyperparameter("fixed_decay"),
+        Hyperparameter("maximize"),
     )
     param_state = (StateSpec("exp_avg"), StateSpec("exp_avg_sq"), StateSpec("exp_avg_slow"))
+    group_state = (GroupState("step"),)
+    whole_group = True
 
     def __init__(
         self,
@@ -111,35 +123,3 @@ class AdEMAMix(GroupStepOptimizer):
             "maximize": bool(maximize),
         }
         super().__init__(params, defaults, enable_global_step=enable_global_step)
-
-    def group_scalars(self, group: dict[str, Any]) -> dict[str, float]:
-        return {"step": 0.0}
-
-    def update(
-        self,
-        group: dict[str, Any],
-        params: list[Tensor],
-        grads: list[Tensor],
-        state: dict[str, list[Tensor]],
-    ) -> None:
-        """One step of the whole group: :func:`waferopt.modern.functional.ademamix`."""
-        beta1, beta2, beta3 = group["betas"]
-        MF.ademamix(
-            params,
-            grads,
-            state["exp_avg"],
-            state["exp_avg_sq"],
-            state["exp_avg_slow"],
-            group["step"],
-            lr=group["lr"],
-            beta1=beta1,
-            beta2=beta2,
-            beta3=beta3,
-            alpha=group["alpha"],
-            t_alpha_beta3=group["t_alpha_beta3"],
-            eps=group["eps"],
-            weight_decay=group["weight_decay"],
-            weight_decouple=group["weight_decouple"],
-            fixed_decay=group["fixed_decay"],
-            maximize=group["maximize"],
-        )

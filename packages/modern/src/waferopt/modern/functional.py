@@ -34,6 +34,7 @@ __all__ = [
     "ademamix",
     "muon",
     "muon_lr_ratio",
+    "muon_with_adamw",
     "prodigy",
     "prodigy_accumulate",
     "prodigy_apply",
@@ -211,6 +212,50 @@ def muon(
             for p, u, whole in zip(ps, updates, sharded):
                 o = _orthogonalized(u, whole, ns_coefficients, ns_steps, eps)
                 p.add_(o, alpha=-lr * muon_lr_ratio(adjust_lr_fn, whole.shape))
+
+
+def muon_with_adamw(
+    params: list[Tensor],
+    grads: list[Tensor],
+    momentum_buffers: list[Tensor] | None,
+    exp_avgs: list[Tensor] | None,
+    exp_avg_sqs: list[Tensor] | None,
+    step: Tensor | None,
+    *,
+    use_muon: bool,
+    lr: Hyper,
+    weight_decay: Hyper,
+    momentum: Hyper,
+    nesterov: bool,
+    ns_coefficients: tuple[float, float, float],
+    ns_steps: int,
+    eps: float,
+    adjust_lr_fn: str | None,
+    betas: tuple[Hyper, Hyper] | None = None,
+) -> None:
+    """One step of a param group of :class:`waferopt.modern.Muon`: :func:`muon` on a Muon
+    group (``use_muon``, with ``momentum_buffers``), AdamW on the others (:func:`ademamix`
+    without slow momentum, decoupled decay, with ``exp_avgs``, ``exp_avg_sqs``, the
+    group's ``step`` counter and ``betas``)."""
+    if use_muon:
+        if momentum_buffers is None:
+            raise ValueError("muon_with_adamw: a Muon group (use_muon=True) needs momentum_buffers")
+        muon(
+            params, grads, momentum_buffers, lr=lr, weight_decay=weight_decay,
+            momentum=momentum, nesterov=nesterov, ns_coefficients=ns_coefficients,
+            ns_steps=ns_steps, eps=eps, adjust_lr_fn=adjust_lr_fn,
+        )  # fmt: skip
+        return
+    if exp_avgs is None or exp_avg_sqs is None or step is None or betas is None:
+        raise ValueError(
+            "muon_with_adamw: an AdamW group (use_muon=False) needs exp_avgs, exp_avg_sqs, "
+            "step and betas"
+        )
+    beta1, beta2 = betas
+    ademamix(
+        params, grads, exp_avgs, exp_avg_sqs, None, step, lr=lr, beta1=beta1, beta2=beta2,
+        eps=eps, weight_decay=weight_decay, weight_decouple=True,
+    )  # fmt: skip
 
 
 def _orthogonalized(

@@ -8,10 +8,17 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from waferopt.core import Hyperparameter, StateSpec, check_betas, check_non_negative
+from waferopt.core import (
+    DeclaredOptimizer,
+    GroupState,
+    Hyperparameter,
+    StateSpec,
+    check_betas,
+    check_non_negative,
+)
 
 from . import functional as MF
-from ._base import GroupStepOptimizer, check_choice, check_int
+from ._base import check_choice, check_int
 
 __all__ = ["ADAMW_GROUP_DEFAULTS", "Muon", "muon_param_groups"]
 
@@ -21,7 +28,35 @@ ADAMW_GROUP_DEFAULTS: dict[str, Any] = {"betas": (0.9, 0.999), "eps": 1e-8}
 ADJUST_LR_FNS = (None, "original", "match_rms_adamw")
 
 
-class Muon(GroupStepOptimizer):
+def _muon_group(group: Any) -> bool:
+    return bool(group["use_muon"])
+
+
+def _adamw_group(group: Any) -> bool:
+    return not group["use_muon"]
+
+
+def _check_use_muon(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ValueError(f"Invalid {name}: {value!r} (expected True or False)")
+
+
+def _check_ns_steps(name: str, value: Any) -> None:
+    check_int(name, value)
+    if value >= 100:
+        raise ValueError(f"Invalid {name} value: {value} (expected fewer than 100)")
+
+
+def _check_ns_coefficients(name: str, value: Any) -> None:
+    if (
+        not isinstance(value, Sequence)
+        or len(value) != 3
+        or not all(isinstance(c, (int, float)) for c in value)
+    ):
+        raise ValueError(f"Invalid {name}: {value!r} (expected three numbers a, b, c)")
+
+
+class Muon(DeclaredOptimizer):
     r"""Muon: momentum orthogonalized by Newton-Schulz, for the hidden matrices of a network.
 
     For a 2-D parameter :math:`\theta \in \mathbb{R}^{A \times B}` with gradient :math:`g`:
@@ -73,17 +108,26 @@ class Muon(GroupStepOptimizer):
         Jingyuan Liu et al., "Muon is Scalable for LLM Training", arXiv:2502.16982.
     """
 
+    kernel = MF.muon_with_adamw
     hyperparameters = (
+        Hyperparameter("use_muon", _check_use_muon),
         Hyperparameter("lr", check_non_negative),
         Hyperparameter("weight_decay", check_non_negative),
         Hyperparameter("momentum", check_non_negative),
+        Hyperparameter("nesterov"),
+        Hyperparameter("ns_coefficients", _check_ns_coefficients),
+        Hyperparameter("ns_steps", _check_ns_steps),
         Hyperparameter("eps", check_non_negative),
+        Hyperparameter("adjust_lr_fn", lambda name, v: check_choice(name, v, ADJUST_LR_FNS)),
+        Hyperparameter("betas", check_betas),  # AdamW groups only
     )
     param_state = (
-        StateSpec("momentum_buffer", when=lambda g: g["use_muon"]),
-        StateSpec("exp_avg", when=lambda g: not g["use_muon"]),
-        StateSpec("exp_avg_sq", when=lambda g: not g["use_muon"]),
+        StateSpec("momentum_buffer", when=_muon_group),
+        StateSpec("exp_avg", when=_adamw_group),
+        StateSpec("exp_avg_sq", when=_adamw_group),
     )
+    group_state = (GroupState("step", when=_adamw_group),)
+    whole_group = True
 
     def __init__(
         self,
@@ -99,18 +143,7 @@ class Muon(GroupStepOptimizer):
         *,
         enable_global_step: bool = False,
     ) -> None:
-        check_int("ns_steps", ns_steps)
-        if ns_steps >= 100:
-            raise ValueError(f"Invalid ns_steps value: {ns_steps} (expected fewer than 100)")
-        if (
-            not isinstance(ns_coefficients, Sequence)
-            or len(ns_coefficients) != 3
-            or not all(isinstance(c, (int, float)) for c in ns_coefficients)
-        ):
-            raise ValueError(
-                f"Invalid ns_coefficients: {ns_coefficients!r} (expected three numbers a, b, c)"
-            )
-        check_choice("adjust_lr_fn", adjust_lr_fn, ADJUST_LR_FNS)
+        _check_ns_coefficients("ns_coefficients", ns_coefficients)  # before tuple() below
         defaults = {
             "lr": lr,
             "weight_decay": weight_decay,
@@ -134,8 +167,7 @@ class Muon(GroupStepOptimizer):
         )
         if "use_muon" not in group:
             group["use_muon"] = not tagged
-        if not isinstance(group["use_muon"], bool):
-            raise ValueError(f"Invalid use_muon: {group['use_muon']!r} (expected True or False)")
+        _check_use_muon("use_muon", group["use_muon"])
         index = len(self.param_groups)
         params = group["params"]
         params = group["params"] = [params] if isinstance(params, Tensor) else list(params)
@@ -150,51 +182,7 @@ class Muon(GroupStepOptimizer):
         else:
             for key, value in ADAMW_GROUP_DEFAULTS.items():
                 group.setdefault(key, value)
-            check_betas("betas", group["betas"])
         super().add_param_group(group)
-
-    def group_scalars(self, group: dict[str, Any]) -> dict[str, float]:
-        return {} if group["use_muon"] else {"step": 0.0}
-
-    def update(
-        self,
-        group: dict[str, Any],
-        params: list[Tensor],
-        grads: list[Tensor],
-        state: dict[str, list[Tensor]],
-    ) -> None:
-        """One step of the whole group: :func:`waferopt.modern.functional.muon`, or for an
-        AdamW group :func:`~waferopt.modern.functional.ademamix` without slow momentum."""
-        if group["use_muon"]:
-            MF.muon(
-                params,
-                grads,
-                state["momentum_buffer"],
-                lr=group["lr"],
-                weight_decay=group["weight_decay"],
-                momentum=group["momentum"],
-                nesterov=group["nesterov"],
-                ns_coefficients=group["ns_coefficients"],
-                ns_steps=group["ns_steps"],
-                eps=group["eps"],
-                adjust_lr_fn=group["adjust_lr_fn"],
-            )
-            return
-        beta1, beta2 = group["betas"]
-        MF.ademamix(
-            params,
-            grads,
-            state["exp_avg"],
-            state["exp_avg_sq"],
-            None,
-            group["step"],
-            lr=group["lr"],
-            beta1=beta1,
-            beta2=beta2,
-            eps=group["eps"],
-            weight_decay=group["weight_decay"],
-            weight_decouple=True,
-        )
 
 
 def muon_param_groups(

@@ -9,13 +9,19 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from waferopt.core import Hyperparameter, StateSpec, check_betas, check_non_negative
+from waferopt.core import (
+    DeclaredOptimizer,
+    GroupState,
+    Hyperparameter,
+    StateSpec,
+    check_betas,
+    check_non_negative,
+)
 from waferopt.core import distributed as D
 from waferopt.core import foreach as F
-from waferopt.core.coefficients import coefficient_dtype
 
 from . import functional as MF
-from ._base import GroupStepOptimizer, check_int, check_positive
+from ._base import check_int, check_positive
 
 __all__ = ["Prodigy"]
 
@@ -49,11 +55,15 @@ def _sliced_zeros(p: Tensor, group: Any) -> Tensor:
     return torch.zeros_like(p.detach().flatten()[:: group["slice_p"]])
 
 
+def _d0(group: Any) -> float:
+    return float(group["d0"])
+
+
 _SHARED = ("d", "d_max", "d_numerator", "d_denom", "d_hat", "k")
 """The 0-d tensors of the distance estimate, shared by every param group."""
 
 
-class Prodigy(GroupStepOptimizer):
+class Prodigy(DeclaredOptimizer):
     r"""Prodigy: Adam whose step size is an estimate :math:`d` of the distance to the solution.
 
     With :math:`d\eta` the step size (:math:`d` times the learning rate, times Adam's
@@ -129,6 +139,11 @@ class Prodigy(GroupStepOptimizer):
         StateSpec("exp_avg_sq"),
         StateSpec("exp_avg", when=lambda g: float(g["betas"][0]) > 0),
     )
+    group_state = tuple(
+        GroupState(key, init, shared=True)
+        for key, init in zip(_SHARED, (_d0, _d0, 0.0, 0.0, _d0, 0.0))
+    )
+    """The distance estimate: one set of 0-d tensors (group 0's ``d0``), in every group."""
 
     def __init__(
         self,
@@ -173,28 +188,6 @@ class Prodigy(GroupStepOptimizer):
         }
         super().__init__(params, defaults, enable_global_step=enable_global_step)
 
-    def preinitialize(self) -> None:
-        """Create the per-parameter state and the shared estimate (group 0's ``d0``)."""
-        first = self.param_groups[0]
-        if not isinstance(first.get("d"), Tensor):
-            device = first["params"][0].device
-            dtype = coefficient_dtype(device)
-            d0 = float(first["d0"])
-            for key, value in zip(_SHARED, (d0, d0, 0.0, 0.0, d0, 0.0)):
-                first[key] = torch.tensor(value, dtype=dtype, device=device)
-        for group in self.param_groups[1:]:
-            for key in _SHARED:
-                group[key] = first[key]
-        super().preinitialize()
-
-    def load_state_dict(self, state_dict: Any) -> None:  # type: ignore[override]
-        """Load a state dict; the estimate stays one set of tensors shared by the groups."""
-        super().load_state_dict(state_dict)
-        first = self.param_groups[0]
-        for group in self.param_groups[1:]:
-            for key in _SHARED:
-                group[key] = first[key]
-
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:  # type: ignore[override]
         """Perform one optimization step (in place; creates no state, reads nothing on the host).
@@ -231,8 +224,7 @@ class Prodigy(GroupStepOptimizer):
         denominator = torch.zeros_like(shared["d"])
         gathered = []
         fsdp = first["fsdp_in_use"]
-        for group in self.param_groups:
-            params, grads, state = self.gather(group)
+        for group, params, grads, state in self.gather():
             vs, ss, p0s = state["exp_avg_sq"], state["s"], state["p0"]
             ms = [state["exp_avg"]] if "exp_avg" in state else []
             fsdp = fsdp or any(hasattr(p, "_fsdp_flattened") for p in params)
@@ -299,14 +291,3 @@ class Prodigy(GroupStepOptimizer):
                 decouple=first["decouple"],
             )
         return loss
-
-    def update(
-        self,
-        group: dict[str, Any],
-        params: list[Tensor],
-        grads: list[Tensor],
-        state: dict[str, list[Tensor]],
-    ) -> None:
-        """Not used: the estimate spans every group, so :meth:`step` runs the three phases
-        of :mod:`waferopt.modern.functional` (accumulate per group, estimate, apply)."""
-        raise NotImplementedError("Prodigy.step() updates all groups together")

@@ -12,11 +12,18 @@ from weakref import WeakKeyDictionary, WeakSet
 import torch
 from torch import Tensor
 
-from waferopt.core import Hyperparameter, StateSpec, check_betas, check_non_negative
+from waferopt.core import (
+    DeclaredOptimizer,
+    GroupState,
+    Hyperparameter,
+    StateSpec,
+    check_betas,
+    check_non_negative,
+)
 from waferopt.core import distributed as D
 
 from . import functional as MF
-from ._base import GroupStepOptimizer, check_int
+from ._base import check_int
 
 __all__ = ["AdamWScheduleFree"]
 
@@ -40,7 +47,7 @@ class _SchedulerRegistry(WeakKeyDictionary):
             owner._check_schedulers(final=False)
 
 
-class AdamWScheduleFree(GroupStepOptimizer):
+class AdamWScheduleFree(DeclaredOptimizer):
     r"""Schedule-free AdamW: iterate averaging instead of a learning-rate schedule.
 
     The optimizer keeps two sequences, :math:`z` (the base AdamW-like iterate) and
@@ -99,9 +106,10 @@ class AdamWScheduleFree(GroupStepOptimizer):
         Scheduled", NeurIPS 2024, arXiv:2405.15682.
     """
 
+    kernel = MF.adamw_schedule_free
     hyperparameters = (
         Hyperparameter("lr", check_non_negative),
-        Hyperparameter("betas", check_betas),
+        Hyperparameter("betas", check_betas, kernel_names=("beta1", "beta2")),
         Hyperparameter("eps", check_non_negative),
         Hyperparameter("weight_decay", check_non_negative),
         Hyperparameter("warmup_steps", check_int),
@@ -112,6 +120,13 @@ class AdamWScheduleFree(GroupStepOptimizer):
         StateSpec("z", lambda p, g: p.detach().clone(memory_format=torch.preserve_format)),
         StateSpec("exp_avg_sq"),
     )
+    group_state = (
+        GroupState("k"),
+        GroupState("weight_sum"),
+        GroupState("lr_max", -1.0),
+        GroupState("scheduled_lr"),
+    )
+    whole_group = True
 
     def __init__(
         self,
@@ -189,9 +204,6 @@ class AdamWScheduleFree(GroupStepOptimizer):
         super().load_state_dict(state_dict)
         if mode is not None:
             self._train_mode = mode
-
-    def group_scalars(self, group: dict[str, Any]) -> dict[str, float]:
-        return {"k": 0.0, "weight_sum": 0.0, "lr_max": -1.0, "scheduled_lr": 0.0}
 
     # ------------------------------------------------------------------ modes
     @torch.no_grad()
@@ -274,34 +286,6 @@ class AdamWScheduleFree(GroupStepOptimizer):
                 "before training steps and optimizer.eval() before evaluation"
             )
         return super().step(closure)
-
-    def update(
-        self,
-        group: dict[str, Any],
-        params: list[Tensor],
-        grads: list[Tensor],
-        state: dict[str, list[Tensor]],
-    ) -> None:
-        """One step of the whole group: :func:`waferopt.modern.functional.adamw_schedule_free`."""
-        beta1, beta2 = group["betas"]
-        MF.adamw_schedule_free(
-            params,
-            grads,
-            state["z"],
-            state["exp_avg_sq"],
-            group["k"],
-            group["weight_sum"],
-            group["lr_max"],
-            group["scheduled_lr"],
-            lr=group["lr"],
-            beta1=beta1,
-            beta2=beta2,
-            eps=group["eps"],
-            weight_decay=group["weight_decay"],
-            warmup_steps=group["warmup_steps"],
-            r=group["r"],
-            weight_lr_power=group["weight_lr_power"],
-        )
 
 
 _MODE_KEY = "train_mode"

@@ -24,6 +24,10 @@ Optimizer checks (each configuration):
   parameters' state without touching the existing one;
 * **error inputs** -- each :class:`ErrorInput` raises its exception, with a
   message matching its regex;
+* **empty params** -- an empty parameter list raises ``ValueError`` saying so;
+* **sparse gradient** -- a sparse gradient makes ``step()`` raise ``ValueError``
+  naming it, and changes nothing (an optimizer that supports sparse gradients lists
+  the check in ``known_failures``);
 * **mismatched state dict** -- a state dict of another layout raises
   ``ValueError`` and leaves the optimizer exactly as it was;
 * **no host sync** -- ``step()`` calls none of ``.item()``, ``bool(tensor)``,
@@ -78,13 +82,16 @@ from .host_sync import no_host_sync
 from .info import ErrorInput, NotApplicable, OptimizerInfo, SchedulerConfig, SchedulerInfo
 from .optimizers import (
     OPTIMIZER_CHECKS,
+    OPTIMIZER_CLASS_CHECKS,
     check_compiled_step,
+    check_empty_params,
     check_error_inputs,
     check_global_step,
     check_mismatched_state_dict,
     check_no_host_sync_step,
     check_optimizer,
     check_param_groups,
+    check_sparse_gradient,
     check_state_dict_resume,
     check_static_step,
     check_tensor_hyperparams,
@@ -106,6 +113,7 @@ from .schedulers import (
 
 __all__ = [
     "OPTIMIZER_CHECKS",
+    "OPTIMIZER_CLASS_CHECKS",
     "SCHEDULER_CHECKS",
     "ErrorInput",
     "NotApplicable",
@@ -114,6 +122,7 @@ __all__ = [
     "SchedulerConfig",
     "SchedulerInfo",
     "check_compiled_step",
+    "check_empty_params",
     "check_error_inputs",
     "check_global_step",
     "check_mismatched_state_dict",
@@ -129,6 +138,7 @@ __all__ = [
     "check_scheduler_no_host_sync",
     "check_scheduler_state_dict",
     "check_scheduler_tags",
+    "check_sparse_gradient",
     "check_state_dict_resume",
     "check_static_step",
     "check_tensor_hyperparams",

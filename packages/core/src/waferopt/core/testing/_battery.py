@@ -35,7 +35,7 @@ def _battery(
 def _check_all(
     info: Any,
     checks: Mapping[str, Callable[[Any, Any], None]],
-    error_inputs: Callable[[Any], None],
+    class_checks: Mapping[str, Callable[[Any], None]],
     compiled_step: Callable[[Any, Any], None],
     compile: bool,
 ) -> list[str]:
@@ -45,7 +45,8 @@ def _check_all(
             runs.append(
                 (f"{info.id}[{i}] {name}", lambda check=check, config=config: check(info, config))
             )
-    runs.append((f"{info.id} error_inputs", lambda: error_inputs(info)))
+    for name, class_check in class_checks.items():
+        runs.append((f"{info.id} {name}", lambda class_check=class_check: class_check(info)))
     if compile and info.compile:
         for i in info.compile_configs:
             runs.append(

@@ -332,6 +332,35 @@ def check_error_inputs(info: OptimizerInfo) -> None:
     _check_error_inputs(info, lambda kwargs: info.cls(_make_params(info.shapes), **kwargs))
 
 
+def check_empty_params(info: OptimizerInfo) -> None:
+    """An empty parameter list raises ``ValueError`` saying so (``"empty"``), as
+    ``torch.optim`` does, with the first configuration's other arguments."""
+    config = dict(info.configs[0]) if info.configs else {}
+    _raises(ValueError, "empty", lambda: info.cls([], **config), f"{info.id}([])")
+
+
+def check_sparse_gradient(info: OptimizerInfo, config: Mapping[str, Any]) -> None:
+    """A sparse gradient makes ``step()`` raise ``ValueError`` naming it (``"sparse"``),
+    and the step changes nothing: parameters, state and hyperparameters stay as they were.
+
+    The sparse gradient sits on the last parameter (the others have dense ones), so a
+    step that updates before it has looked at every gradient is caught. An optimizer
+    that supports sparse gradients lists ``"sparse_gradient"`` in its
+    ``known_failures``.
+    """
+    params = _make_params(info.shapes)
+    opt = _build_optimizer(info, config, params)
+    _run(opt, params, range(1))
+    _set_grads(params, 1)
+    last = params[-1]
+    last.grad = last.grad.to_sparse()  # type: ignore[union-attr]
+    before = _snapshot(opt)
+    _raises(ValueError, "sparse", opt.step, f"{info.id}.step() with a sparse gradient")
+    _assert_same_snapshot(
+        before, _snapshot(opt), f"{info.id}.step() with a sparse gradient changed the optimizer"
+    )
+
+
 def check_mismatched_state_dict(info: OptimizerInfo, config: Mapping[str, Any]) -> None:
     """A state dict of another layout raises ``ValueError``; nothing changes.
 
@@ -439,6 +468,12 @@ def check_compiled_step(info: OptimizerInfo, config: Mapping[str, Any]) -> None:
     )
 
 
+OPTIMIZER_CLASS_CHECKS: dict[str, Callable[[OptimizerInfo], None]] = {
+    "error_inputs": check_error_inputs,
+    "empty_params": check_empty_params,
+}
+"""Checks run once per class (``error_inputs`` only for a class that lists some)."""
+
 OPTIMIZER_CHECKS: dict[str, Callable[[OptimizerInfo, Mapping[str, Any]], None]] = {
     "static_step": check_static_step,
     "state_dict_resume": check_state_dict_resume,
@@ -447,9 +482,10 @@ OPTIMIZER_CHECKS: dict[str, Callable[[OptimizerInfo, Mapping[str, Any]], None]] 
     "param_groups": check_param_groups,
     "mismatched_state_dict": check_mismatched_state_dict,
     "no_host_sync": check_no_host_sync_step,
+    "sparse_gradient": check_sparse_gradient,
 }
-"""Checks run on every configuration (``check_compiled_step`` and
-``check_error_inputs`` are run separately: per compile configuration and per class)."""
+"""Checks run on every configuration (``check_compiled_step`` runs per compile
+configuration, :data:`OPTIMIZER_CLASS_CHECKS` once per class)."""
 
 
 def check_optimizer(info: OptimizerInfo, *, compile: bool = True) -> list[str]:
@@ -457,4 +493,4 @@ def check_optimizer(info: OptimizerInfo, *, compile: bool = True) -> list[str]:
 
     Returns the checks that did not apply, with the reason.
     """
-    return _check_all(info, OPTIMIZER_CHECKS, check_error_inputs, check_compiled_step, compile)
+    return _check_all(info, OPTIMIZER_CHECKS, OPTIMIZER_CLASS_CHECKS, check_compiled_step, compile)

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .info import NotApplicable, OptimizerInfo, SchedulerInfo
-from .optimizers import OPTIMIZER_CHECKS, check_compiled_step, check_error_inputs
+from .optimizers import OPTIMIZER_CHECKS, OPTIMIZER_CLASS_CHECKS, check_compiled_step
 from .schedulers import (
     SCHEDULER_CHECKS,
     check_scheduler_compiled_step,
@@ -69,24 +69,31 @@ def conformance_tests(
     def compiled_configs(info: Any) -> Sequence[int]:
         return info.compile_configs if info.compile else ()
 
-    for kind, infos, checks, errors, compiled in (
-        ("optimizer", optimizers, OPTIMIZER_CHECKS, check_error_inputs, check_compiled_step),
+    for kind, infos, checks, class_checks, compiled in (
+        ("optimizer", optimizers, OPTIMIZER_CHECKS, OPTIMIZER_CLASS_CHECKS, check_compiled_step),
         (
             "scheduler",
             schedulers,
             SCHEDULER_CHECKS,
-            check_scheduler_error_inputs,
+            {"error_inputs": check_scheduler_error_inputs},
             check_scheduler_compiled_step,
         ),
     ):
         for name, check in checks.items():
             add(f"test_{kind}_{name}", check, cases(infos, name, every_config))
-        # Only the classes that list error inputs get this test (no skip noise).
-        add(
-            f"test_{kind}_error_inputs",
-            errors,
-            cases(infos, "error_inputs", lambda info: (-1,) if info.error_inputs else ()),
-        )
+        for name, class_check in class_checks.items():
+            # error_inputs: only the classes that list some get the test (no skip noise)
+            add(
+                f"test_{kind}_{name}",
+                class_check,
+                cases(
+                    infos,
+                    name,
+                    lambda info, name=name: (
+                        (-1,) if name != "error_inputs" or info.error_inputs else ()
+                    ),
+                ),
+            )
         add(
             f"test_{kind}_compiled_step",
             compiled,

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from ..optimizer import Optimizer
+from ..validation import check_sparse
 
 
 class ReferenceSGD(Optimizer):
@@ -45,6 +46,10 @@ class ReferenceSGD(Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        for group in self.param_groups:  # every gradient checked before anything changes
+            for p in group["params"]:
+                if p.grad is not None and p.grad.is_sparse:
+                    check_sparse(type(self).__name__, p.grad)
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:

@@ -394,5 +394,9 @@ def check_scheduler(info: SchedulerInfo, *, compile: bool = True) -> list[str]:
     Returns the checks that did not apply, with the reason.
     """
     return _check_all(
-        info, SCHEDULER_CHECKS, check_scheduler_error_inputs, check_scheduler_compiled_step, compile
+        info,
+        SCHEDULER_CHECKS,
+        {"error_inputs": check_scheduler_error_inputs},
+        check_scheduler_compiled_step,
+        compile,
     )
