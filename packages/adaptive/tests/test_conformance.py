@@ -181,6 +181,17 @@ def test_rmsprop_refuses_momentum_switched_on_after_construction():
         opt.step()
 
 
+def test_adafactor_refuses_beta1_set_after_construction():
+    params = make_params()
+    opt = Adafactor(params, lr=0.01)
+    opt.param_groups[0]["beta1"] = 0.9
+    set_grads(params, 0)
+    before = [p.detach().clone() for p in params]
+    with pytest.raises(RuntimeError, match=r"beta1 \(param group 0\)"):
+        opt.step()
+    assert all(torch.equal(p.detach(), b) for p, b in zip(params, before))
+
+
 def test_plugin_registers_the_four_optimizers():
     from importlib.metadata import entry_points
 

@@ -437,3 +437,28 @@ def test_shared_group_state_is_one_tensor_also_after_a_load():
     fresh.load_state_dict(opt.state_dict())
     f0, f1 = fresh.param_groups
     assert f0["count"] is f1["count"] and f0["count"].item() == 2
+
+
+class StepChecked(NamedState):
+    hyperparameters = (
+        *NamedState.hyperparameters,
+        Hyperparameter("mode", check_non_negative, kernel_names=(), at_step=True),
+    )
+
+    def __init__(self, params, mode=0.0):
+        DeclaredOptimizer.__init__(self, params, dict(lr=0.1, extra=False, mode=mode))
+
+
+def test_an_at_step_check_runs_in_every_step_before_anything_changes():
+    params = make(n=2)
+    opt = StepChecked([{"params": params[:1]}, {"params": params[1:]}])
+    for p in params:
+        p.grad = torch.ones_like(p)
+    opt.step()
+    before = [p.detach().clone() for p in params]
+    opt.param_groups[1]["mode"] = -1.0
+    with pytest.raises(RuntimeError, match=r"StepChecked.step\(\): .*mode \(param group 1\)"):
+        opt.step()
+    assert all(torch.equal(p.detach(), b) for p, b in zip(params, before))
+    with pytest.raises(ValueError, match="mode"):
+        StepChecked(make(n=1), mode=-1.0)

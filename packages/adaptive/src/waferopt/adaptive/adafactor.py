@@ -21,6 +21,27 @@ from .functional import LOW_PRECISION, adafactor
 __all__ = ["Adafactor"]
 
 
+def _check_eps(name: str, value: Any) -> None:
+    if (
+        not isinstance(value, (list, tuple))
+        or len(value) != 2
+        or not all(isinstance(e, (int, float)) and not isinstance(e, bool) for e in value)
+    ):
+        raise ValueError(f"Invalid {name}: expected a list or tuple of two numbers, got {value!r}")
+    check_non_negative(f"{name}[0]", value[0])
+    check_non_negative(f"{name}[1]", value[1])
+
+
+def _check_clip_threshold(name: str, value: Any) -> None:
+    if value != 1.0:
+        raise ValueError(f"Invalid {name} value: {value} (only 1.0 is supported)")
+
+
+def _check_beta1(name: str, value: Any) -> None:
+    if value is not None:
+        raise ValueError(f"Invalid {name} value: {value} (only None is supported)")
+
+
 def _check_decay_rate(name: str, value: Any) -> None:
     """The exponent d of β2_t = 1 - t^d: a finite number <= 0 (d > 0 makes β2_t negative)."""
     check_finite(name, value)
@@ -111,10 +132,11 @@ class Adafactor(DeclaredOptimizer):
     kernel = adafactor
     hyperparameters = (
         Hyperparameter("lr", check_non_negative),
-        Hyperparameter("eps"),  # a pair of numbers: checked by the constructor
-        Hyperparameter("clip_threshold"),
+        Hyperparameter("eps", _check_eps),
+        Hyperparameter("clip_threshold", _check_clip_threshold),
         Hyperparameter("decay_rate", _check_decay_rate),
-        Hyperparameter("beta1", kernel_names=()),  # must be None: see update()
+        # no exp_avg state exists: beta1 must stay None, in every step too
+        Hyperparameter("beta1", _check_beta1, kernel_names=(), at_step=True),
         Hyperparameter("weight_decay", check_non_negative),
         Hyperparameter("scale_parameter"),
         Hyperparameter("relative_step"),
@@ -152,22 +174,7 @@ class Adafactor(DeclaredOptimizer):
             raise ValueError("Invalid warmup_init: warmup_init=True requires relative_step=True")
         if lr is None:
             raise ValueError("Invalid lr: Adafactor needs an explicit learning rate, got None")
-        check_non_negative("lr", lr)
-        if clip_threshold != 1.0:
-            raise ValueError(
-                f"Invalid clip_threshold value: {clip_threshold} (only 1.0 is supported)"
-            )
-        if beta1 is not None:
-            raise ValueError(f"Invalid beta1 value: {beta1} (only None is supported)")
-        if (
-            not isinstance(eps, (list, tuple))
-            or len(eps) != 2
-            or not all(isinstance(e, (int, float)) and not isinstance(e, bool) for e in eps)
-        ):
-            raise ValueError(f"Invalid eps: expected a list or tuple of two numbers, got {eps!r}")
-        check_non_negative("eps[0]", eps[0])
-        check_non_negative("eps[1]", eps[1])
-        check_non_negative("weight_decay", weight_decay)
+        _check_eps("eps", eps)  # before tuple() below
         if not enable_global_step:
             raise ValueError(
                 "Invalid enable_global_step: Adafactor always keeps its step counter "
@@ -185,14 +192,3 @@ class Adafactor(DeclaredOptimizer):
             "warmup_init": warmup_init,
         }
         super().__init__(params, defaults, enable_global_step)
-
-    def update(
-        self,
-        group: dict[str, Any],
-        params: list[Tensor],
-        grads: list[Tensor],
-        state: dict[str, list[Tensor]],
-    ) -> None:
-        if group.get("beta1") is not None:
-            raise RuntimeError("Adafactor: beta1 must be None (no exp_avg state exists)")
-        super().update(group, params, grads, state)

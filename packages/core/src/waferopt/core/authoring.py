@@ -96,12 +96,18 @@ class Hyperparameter:
             only decides which state a group keeps, such as ``amsgrad``). A group that
             does not hold the key passes nothing (the kernel's default applies), e.g.
             an option that only some kinds of group have.
+        at_step: run the check again in every ``step()``, before anything changes (a
+            failure raises ``RuntimeError``): for an option whose value decides what
+            the state built at construction can do, which a user might change in a
+            group later (Adafactor's ``beta1`` must stay None). The value must be a
+            Python value: the check reads nothing on the device.
     """
 
     name: str
     check: Callable[[str, Any], None] | None = None
     label: str | None = None
     kernel_names: tuple[str, ...] | None = None
+    at_step: bool = False
 
 
 @dataclass(frozen=True)
@@ -455,6 +461,12 @@ class DeclaredOptimizer(Optimizer):
         self, group: dict[str, Any], index: int
     ) -> tuple[list[Tensor], list[Tensor], dict[str, list[Tensor]]]:
         name = type(self).__name__
+        for hp in self.hyperparameters:
+            if hp.at_step and hp.check is not None and hp.name in group:
+                try:
+                    hp.check(f"{hp.label or hp.name} (param group {index})", group[hp.name])
+                except ValueError as exc:
+                    raise RuntimeError(f"{name}.step(): {exc}") from exc
         params = [p for p in group["params"] if p.grad is not None]
         grads: list[Tensor] = [p.grad for p in params]  # type: ignore[misc]
         for g in grads:

@@ -7,14 +7,8 @@ from typing import Any
 
 from torch import Tensor
 
-from waferopt.core import (
-    DeclaredOptimizer,
-    GroupState,
-    Hyperparameter,
-    StateSpec,
-    check_betas,
-    check_non_negative,
-)
+from waferopt.core.authoring import DeclaredOptimizer, GroupState, Hyperparameter, StateSpec
+from waferopt.core.validation import check_betas, check_non_negative
 
 from .functional import ademamix
 

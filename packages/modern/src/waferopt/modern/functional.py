@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
@@ -30,6 +30,7 @@ from waferopt.core.foreach import Hyper
 
 __all__ = [
     "MUON_NS_COEFFICIENTS",
+    "ProdigyGroup",
     "adamw_schedule_free",
     "ademamix",
     "muon",
@@ -39,6 +40,8 @@ __all__ = [
     "prodigy_accumulate",
     "prodigy_apply",
     "prodigy_estimate",
+    "prodigy_groups",
+    "prodigy_step_scalars",
     "zeropower_via_newtonschulz",
 ]
 
@@ -225,26 +228,28 @@ def muon_with_adamw(
     use_muon: bool,
     lr: Hyper,
     weight_decay: Hyper,
-    momentum: Hyper,
-    nesterov: bool,
-    ns_coefficients: tuple[float, float, float],
-    ns_steps: int,
     eps: float,
-    adjust_lr_fn: str | None,
     betas: tuple[Hyper, Hyper] | None = None,
+    **muon_options: Any,
 ) -> None:
     """One step of a param group of :class:`waferopt.modern.Muon`: :func:`muon` on a Muon
-    group (``use_muon``, with ``momentum_buffers``), AdamW on the others (:func:`ademamix`
-    without slow momentum, decoupled decay, with ``exp_avgs``, ``exp_avg_sqs``, the
-    group's ``step`` counter and ``betas``)."""
+    group (``use_muon``, with ``momentum_buffers`` and ``muon_options``: ``momentum``,
+    ``nesterov``, ``ns_coefficients``, ``ns_steps``, ``adjust_lr_fn``), AdamW on the
+    others (:func:`ademamix` without slow momentum, decoupled decay, with ``exp_avgs``,
+    ``exp_avg_sqs``, the group's ``step`` counter and ``betas``; ``muon_options`` are
+    not used)."""
     if use_muon:
         if momentum_buffers is None:
             raise ValueError("muon_with_adamw: a Muon group (use_muon=True) needs momentum_buffers")
         muon(
-            params, grads, momentum_buffers, lr=lr, weight_decay=weight_decay,
-            momentum=momentum, nesterov=nesterov, ns_coefficients=ns_coefficients,
-            ns_steps=ns_steps, eps=eps, adjust_lr_fn=adjust_lr_fn,
-        )  # fmt: skip
+            params,
+            grads,
+            momentum_buffers,
+            lr=lr,
+            weight_decay=weight_decay,
+            eps=eps,
+            **muon_options,
+        )
         return
     if exp_avgs is None or exp_avg_sqs is None or step is None or betas is None:
         raise ValueError(
@@ -590,6 +595,91 @@ def prodigy_apply(
         torch._foreach_addcdiv_(ps, ms[0] if ms else gs, denom)
 
 
+class ProdigyGroup(NamedTuple):
+    """One param group's lists and options, for :func:`prodigy_groups`.
+
+    ``exp_avgs`` is None when :math:`\beta_1 = 0`; ``active`` is False (or a 0-d
+    boolean tensor that is False) for a group whose lr is 0, which adds nothing to the
+    estimate and keeps its state.
+    """
+
+    params: list[Tensor]
+    grads: list[Tensor]
+    exp_avgs: list[Tensor] | None
+    exp_avg_sqs: list[Tensor]
+    s: list[Tensor]
+    p0: list[Tensor]
+    eps: Hyper
+    weight_decay: Hyper
+    safeguard_warmup: bool
+    slice_p: int
+    active: Tensor | bool = True
+
+
+def prodigy_groups(
+    groups: Sequence[ProdigyGroup],
+    scalars: dict[str, Tensor],
+    *,
+    lr: Hyper,
+    beta1: Hyper,
+    beta2: Hyper,
+    beta3: Hyper | None,
+    d0: Hyper,
+    d_coef: Hyper,
+    growth_rate: float,
+    decouple: bool,
+    use_bias_correction: bool,
+    all_reduce: bool = False,
+) -> None:
+    """One Prodigy step over param groups that share one distance estimate (see
+    :class:`waferopt.modern.Prodigy`): :func:`prodigy_accumulate` on every group,
+    :func:`prodigy_estimate` once, then :func:`prodigy_apply` on every group.
+
+    ``scalars`` holds the shared 0-d tensors ``d``, ``d_max``, ``d_numerator``,
+    ``d_denom``, ``d_hat`` and ``k``, updated in place; ``lr`` is the learning rate of
+    the estimate (the groups' largest). With ``all_reduce`` (sharded parameters: each
+    rank holds a part of every tensor) the two sums are summed over the default
+    process group before the estimate, when ``torch.distributed`` is initialized.
+    """
+    d = scalars["d"]
+    b3, dlr = prodigy_step_scalars(
+        scalars,
+        lr=lr,
+        beta1=beta1,
+        beta2=beta2,
+        beta3=beta3,
+        use_bias_correction=use_bias_correction,
+    )
+    d0_t = scalar(d0, d)
+    numerator = torch.zeros_like(d)
+    denominator = torch.zeros_like(d)
+    used_grads = []
+    for g in groups:
+        num, den, used = prodigy_accumulate(
+            g.params, g.grads, g.exp_avgs, g.exp_avg_sqs, g.s, g.p0, d=d, d0=d0_t, dlr=dlr,
+            beta1=beta1, beta2=beta2, beta3=b3, weight_decay=g.weight_decay, decouple=decouple,
+            safeguard_warmup=g.safeguard_warmup, slice_p=g.slice_p, active=g.active,
+        )  # fmt: skip
+        numerator = numerator + num
+        denominator = denominator + den
+        used_grads.append(used)
+    if all_reduce and torch.distributed.is_available() and torch.distributed.is_initialized():
+        sums = torch.stack([numerator, denominator])
+        torch.distributed.all_reduce(sums)
+        numerator, denominator = sums[0], sums[1]
+    taken = prodigy_estimate(
+        numerator, denominator, d=d, d0=d0_t, d_max=scalars["d_max"],
+        d_numerator=scalars["d_numerator"], d_denom=scalars["d_denom"], d_hat=scalars["d_hat"],
+        k=scalars["k"], beta3=b3, d_coef=d_coef, growth_rate=growth_rate,
+    )  # fmt: skip
+    step_dlr = torch.where(taken, dlr, 0)
+    for g, used in zip(groups, used_grads):
+        prodigy_apply(
+            g.params, used, g.exp_avgs, g.exp_avg_sqs, d=d, dlr=step_dlr, eps=g.eps,
+            weight_decay=g.weight_decay, decouple=decouple,
+        )  # fmt: skip
+
+
 def prodigy(
     params: list[Tensor],
     grads: list[Tensor],
@@ -612,31 +702,17 @@ def prodigy(
     growth_rate: float,
     slice_p: int,
 ) -> None:
-    """One Prodigy step for a single group: :func:`prodigy_accumulate`,
-    :func:`prodigy_estimate`, :func:`prodigy_apply`. ``scalars`` holds the 0-d
-    tensors ``d``, ``d0``, ``d_max``, ``d_numerator``, ``d_denom``, ``d_hat``, ``k``."""
-    d = scalars["d"]
-    b3, dlr = prodigy_step_scalars(
-        scalars,
-        lr=lr,
-        beta1=beta1,
-        beta2=beta2,
-        beta3=beta3,
-        use_bias_correction=use_bias_correction,
-    )
-    num, den, used = prodigy_accumulate(
-        params, grads, exp_avgs, exp_avg_sqs, s, p0, d=d, d0=scalars["d0"], dlr=dlr,
-        beta1=beta1, beta2=beta2, beta3=b3, weight_decay=weight_decay, decouple=decouple,
+    """One Prodigy step for a single group: :func:`prodigy_groups` on it alone.
+    ``scalars`` holds the 0-d tensors ``d``, ``d0``, ``d_max``, ``d_numerator``,
+    ``d_denom``, ``d_hat``, ``k``."""
+    group = ProdigyGroup(
+        params, grads, exp_avgs, exp_avg_sqs, s, p0, eps=eps, weight_decay=weight_decay,
         safeguard_warmup=safeguard_warmup, slice_p=slice_p,
     )  # fmt: skip
-    taken = prodigy_estimate(
-        num, den, d=d, d0=scalars["d0"], d_max=scalars["d_max"],
-        d_numerator=scalars["d_numerator"], d_denom=scalars["d_denom"], d_hat=scalars["d_hat"],
-        k=scalars["k"], beta3=b3, d_coef=d_coef, growth_rate=growth_rate,
-    )  # fmt: skip
-    prodigy_apply(
-        params, used, exp_avgs, exp_avg_sqs, d=d, dlr=torch.where(taken, dlr, 0), eps=eps,
-        weight_decay=weight_decay, decouple=decouple,
+    prodigy_groups(
+        [group], scalars, lr=lr, beta1=beta1, beta2=beta2, beta3=beta3, d0=scalars["d0"],
+        d_coef=d_coef, growth_rate=growth_rate, decouple=decouple,
+        use_bias_correction=use_bias_correction,
     )  # fmt: skip
 
 

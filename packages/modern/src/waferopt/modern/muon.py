@@ -8,14 +8,8 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from waferopt.core import (
-    DeclaredOptimizer,
-    GroupState,
-    Hyperparameter,
-    StateSpec,
-    check_betas,
-    check_non_negative,
-)
+from waferopt.core.authoring import DeclaredOptimizer, GroupState, Hyperparameter, StateSpec
+from waferopt.core.validation import check_betas, check_non_negative
 
 from . import functional as MF
 from ._base import check_choice, check_int

@@ -9,16 +9,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from waferopt.core import (
-    DeclaredOptimizer,
-    GroupState,
-    Hyperparameter,
-    StateSpec,
-    check_betas,
-    check_non_negative,
-)
 from waferopt.core import distributed as D
 from waferopt.core import foreach as F
+from waferopt.core.authoring import DeclaredOptimizer, GroupState, Hyperparameter, StateSpec
+from waferopt.core.validation import check_betas, check_non_negative
 
 from . import functional as MF
 from ._base import check_int, check_positive
@@ -209,20 +203,7 @@ class Prodigy(DeclaredOptimizer):
         else:
             d = first["d"]
             lr = torch.stack([MF.scalar(x, d) for x in lrs]).max()
-        shared = {key: first[key] for key in _SHARED}
-        beta1, beta2 = first["betas"]
-        beta3, dlr = MF.prodigy_step_scalars(
-            shared,
-            lr=lr,
-            beta1=beta1,
-            beta2=beta2,
-            beta3=first["beta3"],
-            use_bias_correction=first["use_bias_correction"],
-        )
-        d0 = MF.scalar(first["d0"], shared["d"])
-        numerator = torch.zeros_like(shared["d"])
-        denominator = torch.zeros_like(shared["d"])
-        gathered = []
+        groups = []
         fsdp = first["fsdp_in_use"]
         for group, params, grads, state in self.gather():
             vs, ss, p0s = state["exp_avg_sq"], state["s"], state["p0"]
@@ -230,64 +211,40 @@ class Prodigy(DeclaredOptimizer):
             fsdp = fsdp or any(hasattr(p, "_fsdp_flattened") for p in params)
             if D.has_dtensor(params):
                 # FSDP2: local shards (p0 and s flattened views of theirs); the two sums
-                # are partial per rank and all-reduced below
+                # are partial per rank and all-reduced
                 fsdp = True
                 params, grads, vs, ss, p0s, *ms = D.local_lists([params, grads, vs, ss, p0s, *ms])
                 ss = [x.view(-1) for x in ss]
                 p0s = [x.view(-1) if x.dim() else x for x in p0s]
             group_lr = group["lr"]
-            active = group_lr > 0 if isinstance(group_lr, Tensor) else float(group_lr) > 0
-            num, den, used = MF.prodigy_accumulate(
-                params,
-                grads,
-                ms[0] if ms else None,
-                vs,
-                ss,
-                p0s,
-                d=shared["d"],
-                d0=d0,
-                dlr=dlr,
-                beta1=beta1,
-                beta2=beta2,
-                beta3=beta3,
-                weight_decay=group["weight_decay"],
-                decouple=first["decouple"],
-                safeguard_warmup=group["safeguard_warmup"],
-                slice_p=group["slice_p"],
-                active=active,
+            groups.append(
+                MF.ProdigyGroup(
+                    params,
+                    grads,
+                    ms[0] if ms else None,
+                    vs,
+                    ss,
+                    p0s,
+                    eps=group["eps"],
+                    weight_decay=group["weight_decay"],
+                    safeguard_warmup=group["safeguard_warmup"],
+                    slice_p=group["slice_p"],
+                    active=group_lr > 0 if isinstance(group_lr, Tensor) else float(group_lr) > 0,
+                )
             )
-            numerator = numerator + num
-            denominator = denominator + den
-            gathered.append((group, params, used, ms[0] if ms else None, vs))
-        if fsdp and torch.distributed.is_available() and torch.distributed.is_initialized():
-            sums = torch.stack([numerator, denominator])
-            torch.distributed.all_reduce(sums)
-            numerator, denominator = sums[0], sums[1]
-        taken = MF.prodigy_estimate(
-            numerator,
-            denominator,
-            d=shared["d"],
-            d0=d0,
-            d_max=shared["d_max"],
-            d_numerator=shared["d_numerator"],
-            d_denom=shared["d_denom"],
-            d_hat=shared["d_hat"],
-            k=shared["k"],
-            beta3=beta3,
+        beta1, beta2 = first["betas"]
+        MF.prodigy_groups(
+            groups,
+            {key: first[key] for key in _SHARED},
+            lr=lr,
+            beta1=beta1,
+            beta2=beta2,
+            beta3=first["beta3"],
+            d0=first["d0"],
             d_coef=first["d_coef"],
             growth_rate=first["growth_rate"],
+            decouple=first["decouple"],
+            use_bias_correction=first["use_bias_correction"],
+            all_reduce=fsdp,
         )
-        step_dlr = torch.where(taken, dlr, 0)
-        for group, params, used, exp_avgs, vs in gathered:
-            MF.prodigy_apply(
-                params,
-                used,
-                exp_avgs,
-                vs,
-                d=shared["d"],
-                dlr=step_dlr,
-                eps=group["eps"],
-                weight_decay=group["weight_decay"],
-                decouple=first["decouple"],
-            )
         return loss

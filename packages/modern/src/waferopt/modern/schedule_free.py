@@ -12,15 +12,9 @@ from weakref import WeakKeyDictionary, WeakSet
 import torch
 from torch import Tensor
 
-from waferopt.core import (
-    DeclaredOptimizer,
-    GroupState,
-    Hyperparameter,
-    StateSpec,
-    check_betas,
-    check_non_negative,
-)
 from waferopt.core import distributed as D
+from waferopt.core.authoring import DeclaredOptimizer, GroupState, Hyperparameter, StateSpec
+from waferopt.core.validation import check_betas, check_non_negative
 
 from . import functional as MF
 from ._base import check_int

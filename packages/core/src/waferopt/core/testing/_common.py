@@ -257,6 +257,42 @@ def _fresh_dynamo() -> Iterator[None]:
         torch._dynamo.reset()
 
 
+def _run_compiled(
+    step: Callable[[], Any],
+    params: Sequence[torch.Tensor],
+    steps: int,
+    *,
+    compiled: bool,
+    backend: str,
+    what: str,
+    after_each: Callable[[], None] | None = None,
+) -> None:
+    """Run ``step`` (under ``torch.compile(fullgraph=True)`` when ``compiled``) for
+    ``steps`` steps with the kit's gradients, calling ``after_each()`` after each; a
+    graph break or more than one compile is an ``AssertionError`` about ``what``."""
+    counting = _CountingBackend(backend)
+    with _fresh_dynamo():
+        fn = torch.compile(step, backend=counting, fullgraph=True) if compiled else step
+        for s in range(steps):
+            _set_grads(params, s)
+            try:
+                fn()
+            except Exception as exc:
+                if not compiled:
+                    raise
+                raise AssertionError(
+                    f"{what}: does not compile with fullgraph=True (a graph break): "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
+            if after_each is not None:
+                after_each()
+    if compiled and counting.frames != 1:
+        raise AssertionError(
+            f"{what}: compiled {counting.frames} times over {steps} steps (expected once; "
+            "run with TORCH_LOGS=recompiles to see the guard that failed)"
+        )
+
+
 def _check_error_inputs(
     info: OptimizerInfo | SchedulerInfo, build: Callable[[Mapping[str, Any]], Any]
 ) -> None:

@@ -18,15 +18,14 @@ from ._common import (
     _check_error_inputs,
     _clone_params,
     _compare_layouts,
-    _CountingBackend,
     _equal,
     _f32,
     _f32_tensor,
-    _fresh_dynamo,
     _is_number,
     _layout,
     _make_params,
     _raises,
+    _run_compiled,
     _save_load,
     _set_grads,
     _skip_compile_requested,
@@ -439,29 +438,20 @@ def check_compiled_step(info: OptimizerInfo, config: Mapping[str, Any]) -> None:
         opt = _build_optimizer(info, config, params)
         _tensor_hyperparams(opt, info.tensor_hyperparams)
         lrs = [g["lr"] for g in opt.param_groups if isinstance(g.get("lr"), torch.Tensor)]
-        backend = _CountingBackend(info.compile_backend)
-        with _fresh_dynamo():
-            step = (
-                torch.compile(opt.step, backend=backend, fullgraph=True) if compiled else opt.step
-            )
-            for s in range(info.steps):
-                _set_grads(params, s)
-                try:
-                    step()
-                except Exception as exc:
-                    if not compiled:
-                        raise
-                    raise AssertionError(
-                        f"{info.id}.step() does not compile with fullgraph=True "
-                        f"(a graph break): {type(exc).__name__}: {exc}"
-                    ) from exc
-                for lr in lrs:
-                    lr.mul_(0.9)
-        if compiled and backend.frames != 1:
-            raise AssertionError(
-                f"{info.id}.step() compiled {backend.frames} times over {info.steps} steps "
-                "(expected once; run with TORCH_LOGS=recompiles to see the guard that failed)"
-            )
+
+        def lower_lr(lrs: list[torch.Tensor] = lrs) -> None:
+            for lr in lrs:
+                lr.mul_(0.9)
+
+        _run_compiled(
+            opt.step,
+            params,
+            info.steps,
+            compiled=compiled,
+            backend=info.compile_backend,
+            what=f"{info.id}.step()",
+            after_each=lower_lr,
+        )
         runs.append(_snapshot(opt))
     _assert_close_snapshot(
         runs[0], runs[1], f"{info.id}: compiled vs eager step", info.rtol, info.atol

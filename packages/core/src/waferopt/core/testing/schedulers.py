@@ -15,15 +15,13 @@ from ._battery import _check_all
 from ._common import (
     _accepts,
     _check_error_inputs,
-    _CountingBackend,
     _equal,
     _f32_tensor,
-    _fresh_dynamo,
     _is_number,
     _make_params,
     _raises,
+    _run_compiled,
     _save_load,
-    _set_grads,
     _skip_compile_requested,
 )
 from .host_sync import no_host_sync
@@ -340,31 +338,16 @@ def check_scheduler_compiled_step(info: SchedulerInfo, config: SchedulerConfig) 
             opt.step()
             sched.step()
 
-        backend = _CountingBackend(info.compile_backend)
-        values = []
-        with _fresh_dynamo():
-            step = (
-                torch.compile(train_step, backend=backend, fullgraph=True)
-                if compiled
-                else train_step
-            )
-            for s in range(info.steps):
-                _set_grads(params, s)
-                try:
-                    step()
-                except Exception as exc:
-                    if not compiled:
-                        raise
-                    raise AssertionError(
-                        f"{info.id}: optimizer step + scheduler step do not compile with "
-                        f"fullgraph=True (a graph break): {type(exc).__name__}: {exc}"
-                    ) from exc
-                values.append(_values(sched))
-        if compiled and backend.frames != 1:
-            raise AssertionError(
-                f"{info.id}: optimizer step + scheduler step compiled {backend.frames} times over "
-                f"{info.steps} steps (expected once; TORCH_LOGS=recompiles shows the failing guard)"
-            )
+        values: list[Any] = []
+        _run_compiled(
+            train_step,
+            params,
+            info.steps,
+            compiled=compiled,
+            backend=info.compile_backend,
+            what=f"{info.id}: optimizer step + scheduler step",
+            after_each=lambda sched=sched, values=values: values.append(_values(sched)),
+        )
         if int(sched.last_epoch) != info.steps:
             raise AssertionError(
                 f"{info.id}: compiled steps left last_epoch at {int(sched.last_epoch)}"
