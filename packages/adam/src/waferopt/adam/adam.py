@@ -240,18 +240,11 @@ class Adam(AdamBase):
         fused: bool | None = None,
     ) -> None:
         check_non_negative("weight_decay", weight_decay)
+        # AdamBase's positional order: weight_decay, l2_regularization_rate, correct_bias
         super().__init__(
-            params,
-            lr=lr,
-            betas=betas,
-            eps=eps,
-            weight_decay=0.0,
-            l2_regularization_rate=weight_decay,
-            correct_bias=True,
-            amsgrad=amsgrad,
-            enable_global_step=enable_global_step,
-            fused=fused,
-        )
+            params, lr, betas, eps, 0.0, weight_decay, True, amsgrad,
+            enable_global_step=enable_global_step, fused=fused,
+        )  # fmt: skip
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group; its ``weight_decay`` (if given) becomes its L2 rate."""
@@ -308,18 +301,11 @@ class AdamW(AdamBase):
         enable_global_step: bool = False,
         fused: bool | None = None,
     ) -> None:
+        # AdamBase's positional order: weight_decay, l2_regularization_rate, correct_bias
         super().__init__(
-            params,
-            lr=lr,
-            betas=betas,
-            eps=eps,
-            weight_decay=weight_decay,
-            l2_regularization_rate=0.0,
-            correct_bias=correct_bias,
-            amsgrad=amsgrad,
-            enable_global_step=enable_global_step,
-            fused=fused,
-        )
+            params, lr, betas, eps, weight_decay, 0.0, correct_bias, amsgrad,
+            enable_global_step=enable_global_step, fused=fused,
+        )  # fmt: skip
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group; AdamW has no coupled L2 (``l2_regularization_rate`` is 0)."""

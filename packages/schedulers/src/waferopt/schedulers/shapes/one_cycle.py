@@ -7,6 +7,8 @@ from typing import Any
 
 from waferopt.core.schedule import Arg, Schedule, checks, ops
 
+from ._args import INITIAL
+
 
 def _phase_ends(total_steps: int, pct_start: float, three_phase: bool) -> list[float]:
     n, p = float(total_steps), pct_start
@@ -84,14 +86,7 @@ ONE_CYCLE = Schedule(
         "``max_lr / div_factor``)."
     ),
     args=[
-        Arg(
-            "initial_val",
-            checks.number(),
-            param="initial",
-            lr_name="initial_learning_rate",
-            doc="the value at step 0.",
-            annotation="float",
-        ),
+        INITIAL,
         Arg(
             "max_val", checks.number(), lr_name="max_lr", doc="the peak value.", annotation="float"
         ),
