@@ -244,6 +244,53 @@ def test_resume_catches_state_outside_the_state_dict() -> None:
         check_state_dict_resume(optimizer_info(HiddenCounter), CONFIG)
 
 
+class OneCountForAll(ReferenceSGD):
+    """Counts steps per parameter, but its load gives every parameter the first one's
+    count: right only while every parameter has taken every step."""
+
+    def preinitialize(self) -> None:
+        super().preinitialize()
+        for group in self.param_groups:
+            for p in group["params"]:
+                self.state[p].setdefault("count", torch.zeros(()))
+
+    def load_state_dict(self, state_dict: Any) -> None:
+        super().load_state_dict(state_dict)
+        params = [p for g in self.param_groups for p in g["params"]]
+        for p in params[1:]:
+            self.state[p]["count"].copy_(self.state[params[0]]["count"])
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> Any:
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    self.state[p]["count"].add_(1)
+                    p.sub_(group["lr"] / self.state[p]["count"] * p.grad)
+        return None
+
+
+def test_resume_with_mixed_step_counts_and_dtypes() -> None:
+    """The resume check skips a parameter for a while and runs each dtype it is given."""
+    with pytest.raises(AssertionError, match="after load_state_dict: state 'count' of parameter 2"):
+        check_state_dict_resume(optimizer_info(OneCountForAll), CONFIG)
+    info = optimizer_info(ReferenceSGD, dtypes=(torch.float32, torch.float64))
+    check_state_dict_resume(info, CONFIG)
+
+    class Float32Only(ReferenceSGD):
+        def load_state_dict(self, state_dict: Any) -> None:
+            super().load_state_dict(state_dict)
+            for p in self.param_groups[0]["params"]:
+                self.state[p]["momentum_buffer"].copy_(
+                    self.state[p]["momentum_buffer"].float().to(p.dtype)
+                )
+
+    with pytest.raises(AssertionError, match="float64"):
+        check_state_dict_resume(
+            optimizer_info(Float32Only, dtypes=(torch.float32, torch.float64)), CONFIG
+        )
+
+
 class ReplacesLrTensor(ReferenceSGD):
     @torch.no_grad()
     def step(self, closure: Any = None) -> Any:
@@ -385,11 +432,43 @@ class AcceptsAnything(ReferenceSGD):
         torch.optim.Optimizer.load_state_dict(self, state_dict)
 
 
+class DropsUnexpectedKeys(ReferenceSGD):
+    """Loads a state dict after dropping the state keys it does not know."""
+
+    def load_state_dict(self, state_dict: Any) -> None:
+        sd = dict(state_dict)
+        sd["state"] = {
+            k: {n: v for n, v in st.items() if n in ("momentum_buffer", "step")}
+            for k, st in state_dict["state"].items()
+        }
+        super().load_state_dict(sd)
+
+
+class ScalesAfterAFailedLoad(ReferenceSGD):
+    """A failed load leaves a Python attribute changed, which later steps read."""
+
+    scale = 1.0
+
+    def load_state_dict(self, state_dict: Any) -> None:
+        self.scale = 2.0
+        super().load_state_dict(state_dict)
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> Any:
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    p.sub_(group["lr"] * self.scale * p.grad)
+        return None
+
+
 @pytest.mark.parametrize(
     ("cls", "message"),
     [
         (CopiesBeforeChecking, "changed the optimizer"),
         (AcceptsAnything, "expected ValueError|storage"),
+        (DropsUnexpectedKeys, r"unexpected state key\): expected ValueError"),
+        (ScalesAfterAFailedLoad, "steps after the failed loads vs a twin"),
     ],
 )
 def test_mismatched_state_dict_catches(cls: type, message: str) -> None:

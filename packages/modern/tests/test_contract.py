@@ -294,6 +294,18 @@ def test_prodigy_estimate_is_one_set_of_device_tensors_shared_by_groups():
     assert opt.param_groups[0]["k"].item() == 0
 
 
+def test_prodigy_with_coupled_decay_steps_a_group_without_gradients():
+    """A group whose params have no gradient this step (coupled L2) takes no step and
+    leaves the estimate to the other groups (it once failed on the empty lists)."""
+    a, b = torch.nn.Parameter(torch.randn(3, 2)), torch.nn.Parameter(torch.randn(2))
+    opt = Prodigy([{"params": [a]}, {"params": [b]}], weight_decay=0.1, decouple=False)
+    b0 = b.detach().clone()
+    a.grad = torch.randn(3, 2)
+    opt.step()
+    assert torch.equal(b.detach(), b0)
+    assert opt.param_groups[0]["k"].item() == 1
+
+
 # ---------------------------------------------------------------------------- functional
 def test_functional_ademamix_is_the_class_step():
     torch.manual_seed(0)

@@ -1,4 +1,6 @@
-"""The waferopt conformance kit over SGD and ASGD (waferopt.core.testing)."""
+"""The waferopt conformance kit over SGD and ASGD (waferopt.core.testing): static step,
+bitwise resume (one and two groups, numbers and tensor hyperparameters), tensor lr and
+weight decay, one compile as a tensor lr moves, and the rest of the kit."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ TestConformance = conformance_tests(
                 {"lr": 0.1, "momentum": 0.9, "nesterov": True, "maximize": True},
                 {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.1, "fused": True},
                 {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.1, "fused": False},
+                {"lr": 0.1, "momentum": 0.9, "dampening": 0.2, "enable_global_step": True},
             ],
             error_inputs=[
                 ErrorInput({"lr": -0.1}, match=r"learning rate \(lr\)"),

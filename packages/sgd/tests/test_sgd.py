@@ -132,48 +132,6 @@ def test_bad_arguments(factory, message):
         factory([torch.nn.Parameter(torch.zeros(2))])
 
 
-@pytest.mark.parametrize(
-    "factory",
-    [
-        lambda g: SGD(g, lr=0.1, momentum=0.9, dampening=0.2, enable_global_step=True),
-        lambda g: SGD(g, lr=0.1, momentum=0.9, nesterov=True),
-        lambda g: ASGD(g, lr=0.1, t0=3),
-    ],
-)
-def test_static_state_and_bitwise_resume(factory):
-    """State exists after construction; step keeps keys and storages; resume is bitwise."""
-    params = make_params(torch.float32)
-    opt = factory(groups(params, {}))
-    keys = {id(p): set(s) for p, s in opt.state.items()}
-    assert all(keys[id(p)] for p in params)
-    ptrs = {(id(p), k): v.data_ptr() for p, s in opt.state.items() for k, v in s.items()}
-    gen = torch.Generator().manual_seed(3)
-    grads = [[torch.randn(p.shape, generator=gen) for p in params] for _ in range(10)]
-
-    def run(o, ps, rng):
-        for i in rng:
-            for p, g in zip(ps, grads[i]):
-                p.grad = g.clone()
-            o.step()
-
-    run(opt, params, range(5))
-    assert {id(p): set(s) for p, s in opt.state.items()} == keys
-    assert {(id(p), k): v.data_ptr() for p, s in opt.state.items() for k, v in s.items()} == ptrs
-    saved = {
-        "state": {
-            k: {n: t.clone() for n, t in v.items()} for k, v in opt.state_dict()["state"].items()
-        },
-        "param_groups": opt.state_dict()["param_groups"],
-    }
-    copies = [torch.nn.Parameter(p.detach().clone()) for p in params]
-    run(opt, params, range(5, 10))
-    fresh = factory(groups(copies, {}))
-    fresh.load_state_dict(saved)
-    run(fresh, copies, range(5, 10))
-    for a, b in zip(params, copies):
-        assert torch.equal(a, b)
-
-
 @pytest.mark.parametrize("dampening", [0.0, 0.5])
 def test_sgd_loads_torch_checkpoint(dampening):
     """A torch.optim.SGD state dict loads and the run continues on torch's trajectory."""
@@ -195,43 +153,6 @@ def test_sgd_loads_torch_checkpoint(dampening):
         ours.step()
     for a, b in zip(params, copies):
         torch.testing.assert_close(a, b)
-
-
-def test_tensor_lr_and_weight_decay_match_numbers():
-    """0-d tensors in the group (as schedulers write them) give the same trajectory."""
-    as_numbers, _ = trajectory(
-        lambda g: SGD(g, lr=0.05, momentum=0.9, weight_decay=0.01), torch.float32
-    )
-
-    def tensors(g):
-        opt = SGD(g, lr=0.05, momentum=0.9, weight_decay=0.01)
-        for group in opt.param_groups:
-            group["lr"] = torch.tensor(0.05)
-            group["weight_decay"] = torch.tensor(0.01)
-        return opt
-
-    as_tensors, _ = trajectory(tensors, torch.float32)
-    for a, b in zip(as_numbers, as_tensors):
-        torch.testing.assert_close(a, b)
-
-
-@pytest.mark.compile
-def test_sgd_step_compiles_once_with_tensor_lr():
-    """torch.compile(fullgraph=True) of the step: no graph break, one compile as lr moves."""
-    torch._dynamo.reset()
-    params = make_params(torch.float32)
-    opt = SGD(params, lr=0.05, momentum=0.9)
-    for group in opt.param_groups:
-        group["lr"] = torch.tensor(0.05)
-    compiled = torch.compile(opt.step, fullgraph=True, backend="eager")
-    counter = torch._dynamo.utils.counters
-    counter.clear()
-    for i in range(4):
-        for p in params:
-            p.grad = torch.ones_like(p)
-        opt.param_groups[0]["lr"].fill_(0.05 / (i + 1))
-        compiled()
-    assert counter["stats"]["unique_graphs"] == 1
 
 
 def test_functional_kernels_match_the_classes():

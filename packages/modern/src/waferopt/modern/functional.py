@@ -94,7 +94,7 @@ def _with_weight_decay(
     params: list[Tensor], grads: list[Tensor], weight_decay: Hyper
 ) -> list[Tensor]:
     """``g + weight_decay * p`` (coupled L2), as new tensors; the grads are left alone."""
-    if F.is_zero(weight_decay):
+    if F.is_zero(weight_decay) or not params:  # (a foreach op refuses empty lists)
         return list(grads)
     return F.added_scaled(grads, params, weight_decay)
 

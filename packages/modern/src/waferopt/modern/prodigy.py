@@ -53,10 +53,6 @@ def _d0(group: Any) -> float:
     return float(group["d0"])
 
 
-_SHARED = ("d", "d_max", "d_numerator", "d_denom", "d_hat", "k")
-"""The 0-d tensors of the distance estimate, shared by every param group."""
-
-
 class Prodigy(DeclaredOptimizer):
     r"""Prodigy: Adam whose step size is an estimate :math:`d` of the distance to the solution.
 
@@ -133,11 +129,15 @@ class Prodigy(DeclaredOptimizer):
         StateSpec("exp_avg_sq"),
         StateSpec("exp_avg", when=lambda g: float(g["betas"][0]) > 0),
     )
-    group_state = tuple(
-        GroupState(key, init, shared=True)
-        for key, init in zip(_SHARED, (_d0, _d0, 0.0, 0.0, _d0, 0.0))
+    # the distance estimate: one set of 0-d tensors (from group 0's d0), in every group
+    group_state = (
+        GroupState("d", _d0, shared=True),
+        GroupState("d_max", _d0, shared=True),
+        GroupState("d_numerator", shared=True),
+        GroupState("d_denom", shared=True),
+        GroupState("d_hat", _d0, shared=True),
+        GroupState("k", shared=True),
     )
-    """The distance estimate: one set of 0-d tensors (group 0's ``d0``), in every group."""
 
     def __init__(
         self,
@@ -235,7 +235,7 @@ class Prodigy(DeclaredOptimizer):
         beta1, beta2 = first["betas"]
         MF.prodigy_groups(
             groups,
-            {key: first[key] for key in _SHARED},
+            {gs.name: first[gs.name] for gs in self.group_state},
             lr=lr,
             beta1=beta1,
             beta2=beta2,

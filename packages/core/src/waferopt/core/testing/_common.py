@@ -26,11 +26,17 @@ def _skip_compile_requested() -> bool:
 
 
 def _make_params(
-    shapes: Sequence[tuple[int, ...]], seed: int = 0, device: torch.device | None = None
+    shapes: Sequence[tuple[int, ...]],
+    seed: int = 0,
+    device: torch.device | None = None,
+    dtype: torch.dtype = torch.float32,
 ) -> list[torch.nn.Parameter]:
     gen = torch.Generator().manual_seed(seed)
     device = device or _device()
-    return [torch.nn.Parameter(torch.randn(s, generator=gen).to(device)) for s in shapes]
+    return [
+        torch.nn.Parameter(torch.randn(s, generator=gen).to(device=device, dtype=dtype))
+        for s in shapes
+    ]
 
 
 def _clone_params(params: Sequence[torch.Tensor]) -> list[torch.nn.Parameter]:

@@ -6,6 +6,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
+
 from ..optimizer import Optimizer
 from ..scheduler import Scheduler
 
@@ -39,6 +41,8 @@ class OptimizerInfo:
             of ``weight_decay`` means something.
         error_inputs: constructor calls that must raise.
         shapes: shapes of the parameters the checks build.
+        dtypes: parameter dtypes the bitwise resume check runs with (the other checks
+            use float32).
         steps: optimizer steps per check.
         tensor_hyperparams: group keys checked as 0-d tensors (those present in
             the group as a number).
@@ -63,6 +67,7 @@ class OptimizerInfo:
     configs: Sequence[Mapping[str, Any]] = ({},)
     error_inputs: Sequence[ErrorInput] = ()
     shapes: Sequence[tuple[int, ...]] = ((5, 4), (4,), (2, 3, 4))
+    dtypes: Sequence[torch.dtype] = (torch.float32,)
     steps: int = 4
     tensor_hyperparams: Sequence[str] = ("lr", "weight_decay")
     rtol: float | None = None

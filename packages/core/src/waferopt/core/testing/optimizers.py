@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -115,24 +116,44 @@ def check_state_dict_resume(info: OptimizerInfo, config: Mapping[str, Any]) -> N
     """Resume through ``state_dict`` (``torch.save``/``torch.load``) is bitwise exact.
 
     The state dict is loaded into a fresh instance on copies of the parameters,
-    into its existing state storages; both then take the same steps.
+    into its existing state storages; both then take the same steps. The run before
+    the save leaves the last parameter without a gradient for its first steps (so the
+    parameters' step counts differ). It runs for each dtype of ``info.dtypes``, again
+    with the hyperparameters of ``tensor_hyperparams`` held as 0-d tensors (as a
+    scheduler writes them), and once with the parameters in two param groups.
     """
-    pa = _make_params(info.shapes)
-    a = _build_optimizer(info, config, pa)
     half = max(1, info.steps // 2)
-    _run(a, pa, range(half))
-    saved = _save_load(a.state_dict())
-    pb = _clone_params(pa)
-    b = _build_optimizer(info, config, pb)
-    layout = _layout(b)
-    b.load_state_dict(saved)
-    _compare_layouts(layout, _layout(b), f"{info.id}.load_state_dict")
-    _assert_same_snapshot(_snapshot(a), _snapshot(b), f"{info.id}: right after load_state_dict")
-    _run(a, pa, range(half, half + info.steps))
-    _run(b, pb, range(half, half + info.steps))
-    _assert_same_snapshot(
-        _snapshot(a), _snapshot(b), f"{info.id}: resumed run vs uninterrupted run"
-    )
+    last = len(info.shapes) - 1
+    split = max(1, last)
+    variants = [(dtype, tensors, False) for tensors in (False, True) for dtype in info.dtypes]
+    variants.append((torch.float32, False, True))
+    for dtype, tensors, grouped in variants:
+        what = f"{info.id} ({dtype}" + (", tensor hyperparameters" if tensors else "")
+        what += ", two param groups)" if grouped else ")"
+
+        def build(ps: list[torch.nn.Parameter], tensors: bool = tensors, grouped: bool = grouped):
+            spec: Any = [{"params": ps[:split]}, {"params": ps[split:]}] if grouped else ps
+            opt = _build_optimizer(info, config, spec)
+            if tensors:
+                _tensor_hyperparams(opt, info.tensor_hyperparams)
+            return opt
+
+        pa = _make_params(info.shapes, dtype=dtype)
+        a = build(pa)
+        _run(a, pa, range(half), skip=(last,))
+        _run(a, pa, range(half, half + 1))
+        saved = _save_load(a.state_dict())
+        pb = _clone_params(pa)
+        b = build(pb)
+        layout = _layout(b)
+        b.load_state_dict(saved)
+        _compare_layouts(layout, _layout(b), f"{what}: load_state_dict")
+        _assert_same_snapshot(_snapshot(a), _snapshot(b), f"{what}: right after load_state_dict")
+        _run(a, pa, range(half + 1, half + 1 + info.steps))
+        _run(b, pb, range(half + 1, half + 1 + info.steps))
+        _assert_same_snapshot(
+            _snapshot(a), _snapshot(b), f"{what}: resumed run vs uninterrupted run"
+        )
 
 
 def _get(group: Mapping[str, Any], key: str) -> Any:
@@ -361,11 +382,13 @@ def check_sparse_gradient(info: OptimizerInfo, config: Mapping[str, Any]) -> Non
 
 
 def check_mismatched_state_dict(info: OptimizerInfo, config: Mapping[str, Any]) -> None:
-    """A state dict of another layout raises ``ValueError``; nothing changes.
+    """A state dict of another layout raises ``ValueError`` saying what does not fit
+    (parameters, groups, shape, the missing or unexpected key); nothing changes.
 
     Tried: one parameter fewer, one group more, a state tensor of another shape,
-    and a missing state key on the last parameter (so that a loader that copies
-    before it has checked everything is caught).
+    and a missing and an unexpected state key on the last parameter (so that a
+    loader that copies before it has checked everything is caught). After the failed
+    loads the optimizer steps exactly as a twin that never saw them.
     """
     params = _make_params(info.shapes)
     opt = _build_optimizer(info, config, params)
@@ -379,9 +402,10 @@ def check_mismatched_state_dict(info: OptimizerInfo, config: Mapping[str, Any]) 
         _run(other, ps, range(3))
         return other.state_dict()
 
+    # what each message must name (a regex, case-insensitive)
     cases = {
-        "one parameter fewer": stepped(info.shapes[:-1]),
-        "two groups": stepped(info.shapes, groups=True),
+        "one parameter fewer": (stepped(info.shapes[:-1]), "param"),
+        "two groups": (stepped(info.shapes, groups=True), "group"),
     }
     has_tensor_state = any(
         isinstance(v, torch.Tensor) and v.dim() > 0 for v in opt.state[params[0]].values()
@@ -389,22 +413,32 @@ def check_mismatched_state_dict(info: OptimizerInfo, config: Mapping[str, Any]) 
     if has_tensor_state:
         first = tuple(info.shapes[0])
         other_shape = (first[0] + 1, *first[1:])
-        cases["a state tensor of another shape"] = stepped([other_shape, *info.shapes[1:]])
+        cases["a state tensor of another shape"] = (
+            stepped([other_shape, *info.shapes[1:]]),
+            "shape",
+        )
     last_state = own["state"].get(len(params) - 1, {})
     if last_state:
         broken = copy.deepcopy(own)
-        broken["state"][len(params) - 1].pop(next(iter(last_state)))
+        removed = next(iter(last_state))
+        broken["state"][len(params) - 1].pop(removed)
         for state in broken["state"].values():  # values that would show a partial copy
             for k, v in state.items():
                 if isinstance(v, torch.Tensor) and v.is_floating_point():
                     state[k] = v + 1.0
-        cases["a missing state key"] = broken
+        cases["a missing state key"] = (broken, f"missing|{re.escape(str(removed))}")
+        extra = copy.deepcopy(own)
+        like = next((v for v in last_state.values() if isinstance(v, torch.Tensor)), None)
+        extra["state"][len(params) - 1]["an_unexpected_key"] = (
+            torch.zeros(()) if like is None else like.clone()
+        )
+        cases["an unexpected state key"] = (extra, "unexpected|an_unexpected_key")
 
     before, layout = _snapshot(opt), _layout(opt)
-    for what, sd in cases.items():
+    for what, (sd, names) in cases.items():
         _raises(
             ValueError,
-            "",
+            f"(?i){names}",
             lambda sd=sd: opt.load_state_dict(sd),
             f"{info.id}.load_state_dict({what})",
         )
@@ -412,6 +446,14 @@ def check_mismatched_state_dict(info: OptimizerInfo, config: Mapping[str, Any]) 
         _assert_same_snapshot(
             before, _snapshot(opt), f"{info.id}.load_state_dict({what}) changed the optimizer"
         )
+    twin_params = _make_params(info.shapes)
+    twin = _build_optimizer(info, config, twin_params)
+    _run(twin, twin_params, range(2))
+    _run(opt, params, range(2, 2 + info.steps))
+    _run(twin, twin_params, range(2, 2 + info.steps))
+    _assert_same_snapshot(
+        _snapshot(twin), _snapshot(opt), f"{info.id}: steps after the failed loads vs a twin"
+    )
 
 
 def check_no_host_sync_step(info: OptimizerInfo, config: Mapping[str, Any]) -> None:
