@@ -5,7 +5,7 @@ that do not fit are the conformance kit's: test_conformance.py.)
 
 Foreign sources run with eps=0 where the comparison must be exact: eps is the one
 place where the rules differ (ours adds it before the bias correction, see
-test_torch_parity.py), and at eps=0 they coincide.
+test_references.py), and at eps=0 they coincide.
 """
 
 from __future__ import annotations

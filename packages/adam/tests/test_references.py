@@ -1,4 +1,28 @@
-"""Rules with no torch twin, against references written here from their sources:
+"""The Adam family against its references.
+
+**The torch twins** take the same trajectory as torch.optim over 60 steps, for every
+option, path and dtype.
+
+Where the spec's default differs from torch's (eps=1e-6 for Adam / AdamW / Adamax /
+RAdam), both sides get the value explicitly.
+
+Eps placement (Adam / AdamW). Ours divides by ``√v + ε`` *before* the bias correction:
+
+    θ -= η · √(1-β2^t)/(1-β1^t) · m / (√v + ε)
+       = η/(1-β1^t) · m / (√v/√(1-β2^t) + ε/√(1-β2^t))
+
+which is torch's rule with eps ``ε_t = ε/√(1-β2^t)``. torch reads ``group["eps"]`` at
+every step, so the reference is torch itself with ``group["eps"] = ε_t`` written before
+step t. A large ε (1e-3) makes the placement visible: a sanity test checks that
+torch *without* the per-step eps leaves the tolerance.
+
+Paths: ``host`` is the default eager step (fused kernels for Adam / AdamW, tiled
+multi-tensor for the others), ``tiled`` the same with tiny tiles (so that tensors are
+cut and packed), ``unfused`` Adam / AdamW with ``fused=False``, ``tensor`` every
+group's lr a 0-d tensor (the device-side path a scheduler or torch.compile uses).
+
+**The rules with no torch twin** are checked against references written here from their
+sources:
 
 * Lamb from the paper (You et al., "Large Batch Optimization for Deep Learning:
   Training BERT in 76 minutes", Algorithm 2) in the variant Cerebras adopts from
@@ -19,10 +43,281 @@ import math
 import pytest
 import torch
 
+import waferopt.core.foreach as core_foreach
 from waferopt.adam import Adam, Adamax, AdamBase, AdamW, Lamb, NAdam, RAdam
 
-SHAPES = [(6, 4), (4,), (3, 3, 2), (1,)]
-STEPS = 50
+SHAPES = [(4, 5), (7,), (3, 2, 2), (1,), (6, 3)]
+STEPS = 60
+TOL = {
+    # host/fused paths compute the coefficients in double, as torch does
+    torch.float64: {"host": (1e-10, 1e-12), "tensor": (1e-6, 1e-7)},
+    torch.float32: {"host": (1e-5, 2e-6), "tensor": (1e-5, 2e-6)},
+}
+"""(rtol, atol). The tensor path takes its bias corrections from the float32 power
+state (the Cerebras layout), hence the looser float64 tolerance there."""
+
+
+def make_params(dtype: torch.dtype, seed: int = 0) -> list[torch.Tensor]:
+    gen = torch.Generator().manual_seed(seed)
+    return [torch.randn(s, generator=gen, dtype=torch.float64).to(dtype) for s in SHAPES]
+
+
+def grads_for(step: int, dtype: torch.dtype) -> list[torch.Tensor]:
+    gen = torch.Generator().manual_seed(1000 + step)
+    return [torch.randn(s, generator=gen, dtype=torch.float64).to(dtype) for s in SHAPES]
+
+
+def split(params: list[torch.Tensor], group1: dict, group0: dict) -> list[dict]:
+    return [{"params": params[:3], **group0}, {"params": params[3:], **group1}]
+
+
+def run_pair(ours_factory, torch_factory, dtype, path, before_torch_step=None, steps=STEPS):
+    """Run both optimizers side by side; return (ours, torch_opt, our params, torch params)."""
+    ours_p = [p.clone().requires_grad_() for p in make_params(dtype)]
+    ref_p = [p.clone().requires_grad_() for p in make_params(dtype)]
+    ours = ours_factory(ours_p, path)
+    ref = torch_factory(ref_p)
+    for step in range(1, steps + 1):
+        for p, q, g in zip(ours_p, ref_p, grads_for(step, dtype)):
+            p.grad = g.clone()
+            q.grad = g.clone()
+        if before_torch_step is not None:
+            before_torch_step(ref, step)
+        ours.step()
+        ref.step()
+    return ours, ref, ours_p, ref_p
+
+
+def lr_of(value: float, path: str):
+    return torch.tensor(value) if path == "tensor" else value
+
+
+def assert_close(ours_p, ref_p, dtype, path, what="params"):
+    rtol, atol = TOL[dtype]["tensor" if path == "tensor" else "host"]
+    for i, (a, b) in enumerate(zip(ours_p, ref_p)):
+        torch.testing.assert_close(a, b, rtol=rtol, atol=atol, msg=f"{what} {i} ({path})")
+
+
+def assert_state_close(ours, ref, keys, dtype, path):
+    for key in keys:
+        mine = [ours.state[p][key] for g in ours.param_groups for p in g["params"]]
+        theirs = [ref.state[p][key] for g in ref.param_groups for p in g["params"]]
+        assert_close(mine, theirs, dtype, path, what=key)
+
+
+@pytest.fixture(params=["host", "tiled", "tensor"])
+def path(request, monkeypatch):
+    if request.param == "tiled":
+        monkeypatch.setattr(core_foreach, "CPU_CHUNK_BYTES", 32)  # 8 float32 elements
+    return request.param
+
+
+DTYPES = [torch.float32, torch.float64]
+
+
+def eps_schedule(eps_by_group):
+    """Before torch's step t: group eps = ε/√(1-β2^t) (ours places ε before the correction)."""
+
+    def before(ref, step):
+        for group, eps in zip(ref.param_groups, eps_by_group):
+            group["eps"] = eps / math.sqrt(1.0 - group["betas"][1] ** step)
+
+    return before
+
+
+# ---------------------------------------------------------------------- Adam / AdamW
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("amsgrad", [False, True])
+@pytest.mark.parametrize("weight_decay", [0.0, 0.1])
+@pytest.mark.parametrize("cls_name", ["Adam", "AdamW"])
+def test_adam_adamw_match_torch_with_per_step_eps(cls_name, weight_decay, amsgrad, dtype, path):
+    ours_cls = {"Adam": Adam, "AdamW": AdamW}[cls_name]
+    torch_cls = {"Adam": torch.optim.Adam, "AdamW": torch.optim.AdamW}[cls_name]
+    g0 = dict(lr=1e-2, betas=(0.9, 0.999), eps=1e-3, weight_decay=weight_decay, amsgrad=amsgrad)
+    g1 = dict(lr=3e-3, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.05, amsgrad=not amsgrad)
+
+    def ours(params, path):
+        groups = split(
+            params, {**g1, "lr": lr_of(g1["lr"], path)}, {**g0, "lr": lr_of(g0["lr"], path)}
+        )
+        return ours_cls(groups)
+
+    def ref(params):
+        return torch_cls(split(params, g1, g0), foreach=False)
+
+    ours_opt, ref_opt, a, b = run_pair(ours, ref, dtype, path, eps_schedule([1e-3, 1e-6]))
+    assert_close(a, b, dtype, path)
+    keys = ["exp_avg", "exp_avg_sq"]
+    assert_state_close(ours_opt, ref_opt, keys, dtype, path)
+    for group, (beta1, beta2) in zip(ours_opt.param_groups, [g0["betas"], g1["betas"]]):
+        for p in group["params"]:
+            st = ours_opt.state[p]
+            assert st["beta1_power"].dtype == torch.float32
+            torch.testing.assert_close(
+                st["beta1_power"].item(), beta1 ** (STEPS + 1), rtol=1e-5, atol=0
+            )
+            torch.testing.assert_close(
+                st["beta2_power"].item(), beta2 ** (STEPS + 1), rtol=1e-5, atol=0
+            )
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("cls_name", ["Adam", "AdamW"])
+def test_adam_adamw_unfused_match_torch(cls_name, dtype):
+    ours_cls = {"Adam": Adam, "AdamW": AdamW}[cls_name]
+    torch_cls = {"Adam": torch.optim.Adam, "AdamW": torch.optim.AdamW}[cls_name]
+    g0 = dict(lr=1e-2, betas=(0.9, 0.999), eps=1e-3, weight_decay=0.1, amsgrad=True)
+    g1 = dict(lr=3e-3, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.0, amsgrad=False)
+
+    _ours_opt, _ref_opt, a, b = run_pair(
+        lambda ps, _: ours_cls(split(ps, g1, g0), fused=False),
+        lambda ps: torch_cls(split(ps, g1, g0), foreach=False),
+        dtype,
+        "host",
+        eps_schedule([1e-3, 1e-6]),
+    )
+    assert_close(a, b, dtype, "host")
+
+
+def test_eps_placement_is_visible():
+    """Sanity: torch with a constant eps is outside the tolerance, so the test above can fail."""
+    g0 = dict(lr=1e-2, eps=1e-3)
+    _ours_opt, _ref_opt, a, b = run_pair(
+        lambda ps, _: AdamW(ps, **g0),
+        lambda ps: torch.optim.AdamW(ps, weight_decay=0.0, foreach=False, **g0),
+        torch.float64,
+        "host",
+    )
+    with pytest.raises(AssertionError):
+        assert_close(a, b, torch.float64, "tensor")
+
+
+def test_adam_group_weight_decay_is_coupled_l2_per_group():
+    """Decision 5: Adam honours each group's weight_decay, as L2 (torch.optim.Adam)."""
+    g0 = dict(lr=1e-2, eps=0.0, weight_decay=0.3)
+    g1 = dict(lr=1e-2, eps=0.0, weight_decay=0.0)
+    ours_opt, _, a, b = run_pair(
+        lambda ps, _: Adam(split(ps, g1, g0), weight_decay=0.05),
+        lambda ps: torch.optim.Adam(split(ps, g1, g0), weight_decay=0.05, foreach=False),
+        torch.float64,
+        "host",
+    )
+    assert_close(a, b, torch.float64, "host")
+    assert [g["l2_regularization_rate"] for g in ours_opt.param_groups] == [0.3, 0.0]
+    assert [g["weight_decay"] for g in ours_opt.param_groups] == [0.0, 0.0]
+
+
+# ---------------------------------------------------------------------- Adamax
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("maximize", [False, True])
+@pytest.mark.parametrize("weight_decay", [0.0, 0.1])
+def test_adamax_matches_torch(weight_decay, maximize, dtype, path):
+    g0 = dict(lr=2e-2, betas=(0.9, 0.999), eps=1e-6, weight_decay=weight_decay, maximize=maximize)
+    g1 = dict(lr=5e-3, betas=(0.7, 0.9), eps=1e-3, weight_decay=0.05, maximize=not maximize)
+
+    def ours(params, path):
+        return Adamax(
+            split(params, {**g1, "lr": lr_of(5e-3, path)}, {**g0, "lr": lr_of(2e-2, path)})
+        )
+
+    ours_opt, ref_opt, a, b = run_pair(
+        ours, lambda ps: torch.optim.Adamax(split(ps, g1, g0), foreach=False), dtype, path
+    )
+    assert_close(a, b, dtype, path)
+    assert_state_close(ours_opt, ref_opt, ["exp_avg", "exp_inf"], dtype, path)
+
+
+# ---------------------------------------------------------------------- NAdam
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("momentum_decay", [4e-3, 3e-2])
+@pytest.mark.parametrize("weight_decay", [0.0, 0.1])
+def test_nadam_matches_torch(weight_decay, momentum_decay, dtype, path):
+    g0 = dict(
+        lr=2e-2,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=weight_decay,
+        momentum_decay=momentum_decay,
+    )
+    g1 = dict(lr=5e-3, betas=(0.8, 0.99), eps=1e-3, weight_decay=0.05, momentum_decay=1e-2)
+
+    def ours(params, path):
+        return NAdam(
+            split(params, {**g1, "lr": lr_of(5e-3, path)}, {**g0, "lr": lr_of(2e-2, path)})
+        )
+
+    ours_opt, ref_opt, a, b = run_pair(
+        ours, lambda ps: torch.optim.NAdam(split(ps, g1, g0), foreach=False), dtype, path
+    )
+    assert_close(a, b, dtype, path)
+    assert_state_close(ours_opt, ref_opt, ["exp_avg", "exp_avg_sq"], dtype, path)
+    for p, q in zip(
+        [p for g in ours_opt.param_groups for p in g["params"]],
+        [p for g in ref_opt.param_groups for p in g["params"]],
+    ):
+        mine, theirs = ours_opt.state[p], ref_opt.state[q]
+        assert mine["step"].dtype == mine["mu_product"].dtype == torch.float32
+        assert mine["step"].item() == theirs["step"].item() == STEPS
+        torch.testing.assert_close(
+            mine["mu_product"], theirs["mu_product"].float(), rtol=1e-5, atol=0
+        )
+
+
+# ---------------------------------------------------------------------- RAdam
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("weight_decay", [0.0, 0.1])
+def test_radam_matches_torch(weight_decay, dtype, path):
+    """60 steps cross the rectification switch (rho_t > 5 from t = 6 with β2 = 0.999)."""
+    g0 = dict(lr=1e-2, betas=(0.9, 0.999), eps=1e-6, weight_decay=weight_decay)
+    g1 = dict(lr=5e-3, betas=(0.8, 0.95), eps=1e-3, weight_decay=0.05)
+
+    def ours(params, path):
+        return RAdam(
+            split(params, {**g1, "lr": lr_of(5e-3, path)}, {**g0, "lr": lr_of(1e-2, path)})
+        )
+
+    ours_opt, ref_opt, a, b = run_pair(
+        ours, lambda ps: torch.optim.RAdam(split(ps, g1, g0), foreach=False), dtype, path
+    )
+    assert_close(a, b, dtype, path)
+    assert_state_close(ours_opt, ref_opt, ["exp_avg", "exp_avg_sq"], dtype, path)
+
+
+# ---------------------------------------------------------------------- skipped params
+@pytest.mark.parametrize("cls_name", ["Adam", "Adamax", "NAdam", "RAdam"])
+def test_params_without_grad_are_skipped_like_torch(cls_name, path):
+    """A param whose grad is None keeps its state and step; the others go on."""
+    ours_cls = {"Adam": AdamW, "Adamax": Adamax, "NAdam": NAdam, "RAdam": RAdam}[cls_name]
+    torch_cls = {
+        "Adam": torch.optim.AdamW,
+        "Adamax": torch.optim.Adamax,
+        "NAdam": torch.optim.NAdam,
+        "RAdam": torch.optim.RAdam,
+    }[cls_name]
+    kw = dict(lr=1e-2, weight_decay=0.01, eps=1e-8 if cls_name != "Adam" else 0.0)
+    ours_p = [p.clone().requires_grad_() for p in make_params(torch.float64)]
+    ref_p = [p.clone().requires_grad_() for p in make_params(torch.float64)]
+    ours = ours_cls(ours_p, **{**kw, "lr": lr_of(1e-2, path)})
+    ref = torch_cls(ref_p, foreach=False, **kw)
+    for step in range(1, 21):
+        for i, (p, q, g) in enumerate(zip(ours_p, ref_p, grads_for(step, torch.float64))):
+            skip = (i == 1 and step % 3 == 0) or (i == 3 and step < 5)
+            p.grad = None if skip else g.clone()
+            q.grad = None if skip else g.clone()
+        ours.step()
+        ref.step()
+    assert_close(ours_p, ref_p, torch.float64, path)
+    # a later fresh step on the fused / host path (after skips: mixed step counts)
+    for p, q, g in zip(ours_p, ref_p, grads_for(99, torch.float64)):
+        p.grad, q.grad = g.clone(), g.clone()
+    ours.step()
+    ref.step()
+    assert_close(ours_p, ref_p, torch.float64, path)
+
+
+# ---------------------------------------------------------------------- rules with no torch twin, against references written from their sources
+NO_TWIN_SHAPES = [(6, 4), (4,), (3, 3, 2), (1,)]
+NO_TWIN_STEPS = 50
 LR = 2.0**-6  # exactly representable in float32, so a 0-d float32 lr tensor is the same lr
 
 
@@ -30,13 +325,13 @@ def make(seed=0, dtype=torch.float64):
     gen = torch.Generator().manual_seed(seed)
     return [
         torch.randn(s, generator=gen, dtype=torch.float64).to(dtype).requires_grad_()
-        for s in SHAPES
+        for s in NO_TWIN_SHAPES
     ]
 
 
 def grads(step, dtype=torch.float64):
     gen = torch.Generator().manual_seed(100 + step)
-    return [torch.randn(s, generator=gen, dtype=torch.float64).to(dtype) for s in SHAPES]
+    return [torch.randn(s, generator=gen, dtype=torch.float64).to(dtype) for s in NO_TWIN_SHAPES]
 
 
 def lamb_reference(params, steps, lr, betas, eps, wd, adam=False, zero_first=False):
@@ -87,7 +382,7 @@ def adam_base_reference(params, steps, lr, betas, eps, wd, l2, correct_bias, ams
     return thetas
 
 
-def run_ours(opt_factory, dtype=torch.float64, steps=STEPS, zero_first=False):
+def run_ours(opt_factory, dtype=torch.float64, steps=NO_TWIN_STEPS, zero_first=False):
     ps = make(dtype=dtype)
     if zero_first:
         with torch.no_grad():
@@ -116,7 +411,7 @@ def test_lamb_matches_the_paper_reference(weight_decay, adam, dtype, lr_kind):
     lr = torch.tensor(LR) if lr_kind == "tensor" else LR
     ours = run_ours(lambda ps: Lamb(ps, lr=lr, weight_decay=weight_decay, adam=adam, **kw), dtype)
     ref = lamb_reference(
-        make(dtype=torch.float64), STEPS, LR, kw["betas"], kw["eps"], weight_decay, adam
+        make(dtype=torch.float64), NO_TWIN_STEPS, LR, kw["betas"], kw["eps"], weight_decay, adam
     )
     close(ours, ref, dtype)
 
@@ -138,12 +433,12 @@ def test_lamb_trust_ratio_is_one_for_a_zero_weight_and_clipped_at_ten():
 def test_lamb_multiple_groups():
     ps = make()
     opt = Lamb([{"params": ps[:2]}, {"params": ps[2:], "lr": 5e-3, "weight_decay": 0.2}], lr=2e-2)
-    for step in range(1, STEPS + 1):
+    for step in range(1, NO_TWIN_STEPS + 1):
         for p, g in zip(ps, grads(step)):
             p.grad = g
         opt.step()
-    ref_a = lamb_reference(make(), STEPS, 2e-2, (0.9, 0.999), 1e-6, 0.0)
-    ref_b = lamb_reference(make(), STEPS, 5e-3, (0.9, 0.999), 1e-6, 0.2)
+    ref_a = lamb_reference(make(), NO_TWIN_STEPS, 2e-2, (0.9, 0.999), 1e-6, 0.0)
+    ref_b = lamb_reference(make(), NO_TWIN_STEPS, 5e-3, (0.9, 0.999), 1e-6, 0.2)
     close(ps[:2], ref_a[:2])
     close(ps[2:], ref_b[2:])
 
@@ -161,7 +456,9 @@ def test_adamw_without_bias_correction_matches_hf_reference(amsgrad, fused, dtyp
         ),
         dtype,
     )
-    ref = adam_base_reference(make(), STEPS, LR, (0.9, 0.999), 1e-3, 0.1, 0.0, False, amsgrad)
+    ref = adam_base_reference(
+        make(), NO_TWIN_STEPS, LR, (0.9, 0.999), 1e-3, 0.1, 0.0, False, amsgrad
+    )
     close(ours, ref, dtype)
 
 
@@ -184,7 +481,7 @@ def test_adam_base_with_l2_and_decay_matches_reference(correct_bias, dtype, lr_k
     )
     ref = adam_base_reference(
         make(),
-        STEPS,
+        NO_TWIN_STEPS,
         LR,
         (0.9, 0.999),
         1e-3,

@@ -4,6 +4,9 @@ weight decay, one compile as a tensor lr moves, and the rest of the kit."""
 
 from __future__ import annotations
 
+import pytest
+import torch
+
 from waferopt.core.testing import ErrorInput, OptimizerInfo, conformance_tests
 from waferopt.sgd import ASGD, SGD
 
@@ -24,10 +27,15 @@ TestConformance = conformance_tests(
                 ErrorInput({"lr": -0.1}, match=r"learning rate \(lr\)"),
                 ErrorInput({"lr": 0.1, "momentum": -0.5}, match="momentum"),
                 ErrorInput({"lr": 0.1, "weight_decay": -1e-4}, match="weight_decay"),
+                ErrorInput({"lr": 0.1, "weight_decay": -1}, match="weight_decay"),
                 ErrorInput({"lr": 0.1, "nesterov": True}, match="[Nn]esterov"),
                 ErrorInput(
                     {"lr": 0.1, "momentum": 0.9, "dampening": 0.5, "nesterov": True},
                     match="[Nn]esterov",
+                ),
+                ErrorInput(
+                    {"lr": 0.1, "momentum": 0.9, "dampening": 0.1, "nesterov": True},
+                    match="nesterov",
                 ),
             ],
             compile_configs=(1,),
@@ -40,6 +48,7 @@ TestConformance = conformance_tests(
             ],
             error_inputs=[
                 ErrorInput({"lr": -0.1}, match=r"learning rate \(lr\)"),
+                ErrorInput({"lr": -1}, match="lr"),
                 ErrorInput({"weight_decay": -1.0}, match="weight_decay"),
                 ErrorInput({"lambd": -1.0}, match="lambd"),
             ],
@@ -47,3 +56,30 @@ TestConformance = conformance_tests(
         ),
     ]
 )
+
+
+# ---------------------------------------------------------------- the family's own contract
+
+
+def test_spec_defaults():
+    """Signatures and defaults as the spec gives them."""
+    p = [torch.nn.Parameter(torch.zeros(1))]
+    sgd = SGD(p, lr=0.1).defaults
+    assert (
+        sgd["momentum"],
+        sgd["dampening"],
+        sgd["weight_decay"],
+        sgd["nesterov"],
+        sgd["maximize"],
+    ) == (0, 0, 0, False, False)
+    asgd = ASGD(p).defaults
+    assert (
+        asgd["lr"],
+        asgd["lambd"],
+        asgd["alpha"],
+        asgd["t0"],
+        asgd["weight_decay"],
+        asgd["maximize"],
+    ) == (1e-2, 1e-4, 0.75, 1e6, 0, False)
+    with pytest.raises(TypeError):
+        SGD(p)  # lr is required

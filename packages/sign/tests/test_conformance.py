@@ -1,7 +1,7 @@
 """The waferopt conformance kit over Lion and Rprop (static step, resume, tensor
-hyperparameters, global step, param groups, bad state dicts, sparse gradients, empty
-params, no host sync, one compile), then what the kit does not check: signatures and
-defaults, the plugin."""
+hyperparameters, global step, param groups, argument errors, bad state dicts, sparse
+gradients, empty params, no host sync, one compile), then what the kit does not check:
+signatures and defaults, the plugin."""
 
 from __future__ import annotations
 
@@ -17,7 +17,11 @@ TestConformance = conformance_tests(
             configs=[{"lr": 1e-3}, {"lr": 1e-3, "betas": (0.95, 0.98), "weight_decay": 0.1}],
             error_inputs=[
                 ErrorInput({"lr": -1.0}, match="lr"),
+                ErrorInput({"lr": -1e-4}, match="lr"),
                 ErrorInput({"betas": (1.5, 0.99)}, match="betas|beta"),
+                ErrorInput({"betas": (1.0, 0.99)}, match="betas"),
+                ErrorInput({"betas": (0.9, -0.1)}, match="betas"),
+                ErrorInput({"betas": (0.9,)}, match="betas"),
                 ErrorInput({"weight_decay": -0.1}, match="weight_decay"),
             ],
             compile_configs=(1,),
@@ -29,7 +33,14 @@ TestConformance = conformance_tests(
             error_inputs=[
                 ErrorInput({"lr": -1.0}, match="lr"),
                 ErrorInput({"etas": (1.5, 1.2)}, match="etas"),
+                ErrorInput({"etas": (0.5, 0.9)}, match="etas"),
+                ErrorInput({"etas": (0.0, 1.2)}, match="etas"),
+                ErrorInput({"etas": 0.5}, match="etas"),
+                ErrorInput({"etas": ("0.5", 1.2)}, match="etas"),
                 ErrorInput({"step_sizes": (1.0, 0.1)}, match="step_sizes"),
+                ErrorInput({"step_sizes": (-1.0, 50.0)}, match="step_sizes"),
+                ErrorInput({"step_sizes": (1.0, 0.5)}, match="step_sizes"),
+                ErrorInput({"step_sizes": (1e-6,)}, match="step_sizes"),
             ],
         ),
     ]

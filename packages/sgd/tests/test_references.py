@@ -1,4 +1,5 @@
-"""SGD and ASGD against torch.optim: trajectories, options, checkpoints, contract."""
+"""SGD and ASGD against torch.optim (trajectories, every option, float32 and float64), and
+the functional kernels against the classes."""
 
 from __future__ import annotations
 
@@ -87,72 +88,6 @@ def test_asgd_matches_torch_including_average(options, dtype):
         torch.testing.assert_close(opt.state[a]["ax"], ref_opt.state[b]["ax"], **TOL[dtype])
         torch.testing.assert_close(opt.state[a]["eta"], ref_opt.state[b]["eta"], rtol=1e-6, atol=0)
         torch.testing.assert_close(opt.state[a]["mu"], ref_opt.state[b]["mu"], rtol=1e-6, atol=0)
-
-
-def test_spec_defaults():
-    """Signatures and defaults as the spec gives them."""
-    p = [torch.nn.Parameter(torch.zeros(1))]
-    sgd = SGD(p, lr=0.1).defaults
-    assert (
-        sgd["momentum"],
-        sgd["dampening"],
-        sgd["weight_decay"],
-        sgd["nesterov"],
-        sgd["maximize"],
-    ) == (0, 0, 0, False, False)
-    asgd = ASGD(p).defaults
-    assert (
-        asgd["lr"],
-        asgd["lambd"],
-        asgd["alpha"],
-        asgd["t0"],
-        asgd["weight_decay"],
-        asgd["maximize"],
-    ) == (1e-2, 1e-4, 0.75, 1e6, 0, False)
-    with pytest.raises(TypeError):
-        SGD(p)  # lr is required
-
-
-@pytest.mark.parametrize(
-    ("factory", "message"),
-    [
-        (lambda p: SGD(p, lr=-0.1), "lr"),
-        (lambda p: SGD(p, lr=0.1, momentum=-0.5), "momentum"),
-        (lambda p: SGD(p, lr=0.1, weight_decay=-1), "weight_decay"),
-        (lambda p: SGD(p, lr=0.1, nesterov=True), "nesterov"),
-        (lambda p: SGD(p, lr=0.1, momentum=0.9, dampening=0.1, nesterov=True), "nesterov"),
-        (lambda p: SGD([], lr=0.1), "empty"),
-        (lambda p: ASGD(p, lr=-1), "lr"),
-        (lambda p: ASGD(p, weight_decay=-1), "weight_decay"),
-    ],
-)
-def test_bad_arguments(factory, message):
-    """Bad arguments raise ValueError naming the argument."""
-    with pytest.raises(ValueError, match=message):
-        factory([torch.nn.Parameter(torch.zeros(2))])
-
-
-@pytest.mark.parametrize("dampening", [0.0, 0.5])
-def test_sgd_loads_torch_checkpoint(dampening):
-    """A torch.optim.SGD state dict loads and the run continues on torch's trajectory."""
-    params = make_params(torch.float32)
-    ref = torch.optim.SGD(params, lr=0.05, momentum=0.9, dampening=dampening, foreach=False)
-    gen = torch.Generator().manual_seed(5)
-    grads = [[torch.randn(p.shape, generator=gen) for p in params] for _ in range(8)]
-    for i in range(4):
-        for p, g in zip(params, grads[i]):
-            p.grad = g.clone()
-        ref.step()
-    copies = [torch.nn.Parameter(p.detach().clone()) for p in params]
-    ours = SGD(copies, lr=0.05, momentum=0.9, dampening=dampening)
-    ours.load_state_dict(ref.state_dict())
-    for i in range(4, 8):
-        for p, q, g in zip(params, copies, grads[i]):
-            p.grad, q.grad = g.clone(), g.clone()
-        ref.step()
-        ours.step()
-    for a, b in zip(params, copies):
-        torch.testing.assert_close(a, b)
 
 
 def test_functional_kernels_match_the_classes():
