@@ -243,6 +243,18 @@ class DeclaredOptimizer(Optimizer):
     :func:`waferopt.core.distributed.local_lists` and combines its whole-tensor terms
     across the shards with that module's helpers."""
 
+    _at_step: ClassVar[tuple[tuple[str, str, Callable[[str, Any], None]], ...]] = ()
+    """``(name, label, check)`` of each hyperparameter checked again in every step
+    (``at_step``), found once per class."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._at_step = tuple(
+            (hp.name, hp.label or hp.name, hp.check)
+            for hp in cls.hyperparameters
+            if hp.at_step and hp.check is not None
+        )
+
     def __init__(
         self,
         params: Iterable[Tensor] | Iterable[dict[str, Any]],
@@ -461,10 +473,10 @@ class DeclaredOptimizer(Optimizer):
         self, group: dict[str, Any], index: int
     ) -> tuple[list[Tensor], list[Tensor], dict[str, list[Tensor]]]:
         name = type(self).__name__
-        for hp in self.hyperparameters:
-            if hp.at_step and hp.check is not None and hp.name in group:
+        for key, label, check in self._at_step:
+            if key in group:
                 try:
-                    hp.check(f"{hp.label or hp.name} (param group {index})", group[hp.name])
+                    check(f"{label} (param group {index})", group[key])
                 except ValueError as exc:
                     raise RuntimeError(f"{name}.step(): {exc}") from exc
         params = [p for p in group["params"] if p.grad is not None]
