@@ -168,7 +168,7 @@ def adam(
     if not params:
         return
     max_sqs = list(max_exp_avg_sqs or ())
-    correct = bool(beta1_powers)
+    correct = beta1_powers is not None and len(beta1_powers) > 0  # not bool(list): Dynamo < 2.12
     t: C.Coef = 1.0
     if correct:
         t = _step_number(
