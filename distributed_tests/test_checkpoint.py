@@ -18,8 +18,7 @@ from pathlib import Path
 
 import _jobs
 import pytest
-import torch
-from _harness import ATOL, OPTIMIZERS, RTOL, STEPS, TOYS, launch, once, train_single
+from _harness import OPTIMIZERS, STEPS, TOYS, assert_params_close, launch, once, train_single
 
 NAMES = [name for name in OPTIMIZERS if name not in TOYS]
 """Every first-party optimizer (test_coverage checks that OPTIMIZERS lists them all)."""
@@ -67,14 +66,7 @@ def test_resumed_runs_continue_on_the_same_trajectory(results: dict, name: str) 
     for label, per_name in results.items():
         got = per_name[name]
         assert "error" not in got, f"{label}: {got.get('tb')}"
-        for key, value in want.items():
-            torch.testing.assert_close(
-                got["params"][key],
-                value,
-                rtol=RTOL,
-                atol=ATOL,
-                msg=lambda m, label=label, key=key: f"{label}, {key}: {m}",
-            )
+        assert_params_close(got["params"], want, label)
 
 
 @pytest.mark.parametrize("name", NAMES)
