@@ -357,9 +357,17 @@ def nadam(
     psi = momentum_decay
     mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))
     mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1.0) * psi))
-    # P_t = P_{t-1} * mu_t in float32, as torch keeps it
-    F.mul_(mu_products, C.per_tensor(_on(mu, mu_products), like=mu_products[0]))
-    prod = torch.stack(mu_products).to(C.coefficient_dtype(device))
+    # P_t = P_{t-1} * mu_t in float32, as torch keeps it; on the host when P_{t-1} is
+    # known there (eager steps: a float32 product of float32 numbers, exact in double
+    # then rounded once, is the device's product bit for bit)
+    prev = C.mirrored(mu_products) if isinstance(mu, float) else None
+    prod: C.Coef
+    if prev is not None:
+        prod = C.float32(prev * C.float32(mu))  # type: ignore[arg-type]
+        C.fill_(mu_products, prod)
+    else:
+        F.mul_(mu_products, C.per_tensor(_on(mu, mu_products), like=mu_products[0]))
+        prod = torch.stack(mu_products).to(C.coefficient_dtype(device))
     lr = _on(lr, params)
     scale = C.sqrt(C.one_minus_pow(beta2, t))
     coef_grad = _coef(-lr * (1.0 - mu) / (1.0 - prod) * scale, params)
