@@ -349,7 +349,9 @@ DOCS_TOOLS = (
     "transformers",
     "accelerate>=1.1",
 )
-DOCS_TESTS_IN_SUITE = [str(ROOT / "docs" / "tests" / "test_citations.py")]
+DOCS_TESTS_IN_SUITE = [
+    str(ROOT / "docs" / "tests" / t) for t in ("test_citations.py", "test_lists.py")
+]
 """The docs tests that need nothing but the checkout: `nox -s tests` runs them too."""
 
 

@@ -31,6 +31,7 @@ import torch
 from torch import Tensor
 
 __all__ = [
+    "CLOCKS",
     "SHAPES",
     "BytesLimit",
     "Case",
@@ -173,19 +174,34 @@ def make_params(seed: int = 0, shapes: Iterable[tuple[int, ...]] = SHAPES) -> li
     return params
 
 
-def _time_steps(opt: Any, steps: int) -> list[float]:
+CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time.thread_time}
+"""What a step's time is read from: wall-clock time, or the CPU time of the stepping
+thread (steadier on a loaded machine: it leaves out the time spent waiting for a core;
+meaningful with one thread, ``threads=1``)."""
+
+
+def _time_steps(
+    opt: Any, steps: int, clock: Callable[[], float] = time.perf_counter
+) -> list[float]:
     out = []
     for _ in range(steps):
-        start = time.perf_counter()
+        start = clock()
         opt.step()
-        out.append(time.perf_counter() - start)
+        out.append(clock() - start)
     return out
 
 
 def run_case(
-    case: Case, rounds: int = 5, steps: int = 10, warmup: int = 3, threads: int = 1
+    case: Case,
+    rounds: int = 5,
+    steps: int = 10,
+    warmup: int = 3,
+    threads: int = 1,
+    clock: str = "wall",
 ) -> Result:
-    """Time one case: contenders take turns for ``rounds`` rounds of ``steps`` steps."""
+    """Time one case: contenders take turns for ``rounds`` rounds of ``steps`` steps
+    (``clock``: a key of :data:`CLOCKS`)."""
+    read = CLOCKS[clock]
     label, ours, flavours = case
     torch.set_num_threads(threads)
     # every instance's compiled step is a new variant of the same code object: start each
@@ -205,7 +221,7 @@ def run_case(
             for r in range(rounds):
                 # rotate who goes first so that no contender always runs after the same one
                 for name in order[r % len(order) :] + order[: r % len(order)]:
-                    times[name].extend(_time_steps(contenders[name], steps))
+                    times[name].extend(_time_steps(contenders[name], steps, read))
         finally:
             gc.enable()
     med = {name: statistics.median(ts) * 1e3 for name, ts in times.items()}

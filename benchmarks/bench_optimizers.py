@@ -9,6 +9,8 @@ Options:
                    ``cases_adam.py``), is NAME (case-insensitive; repeatable)
     --rounds N     rounds of interleaved steps (default 5)
     --steps N      timed steps per contender per round (default 10)
+    --clock C      wall (default) or cpu: the stepping thread's CPU time, steadier
+                   while other jobs load the machine (it leaves out waiting for a core)
     --json PATH    also write the results as JSON
     --results PATH write them, with the machine, as section "optimizers" of the results
                    file the docs render (``nox -s bench`` passes
@@ -63,13 +65,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", default=[], metavar="NAME")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
     parser.add_argument("--json", type=Path, default=None, metavar="PATH")
     parser.add_argument("--results", type=Path, default=None, metavar="PATH")
     args = parser.parse_args(argv)
     results, families = [], []
     for family, case in select(discover(), args.only):
         print(f"running {case[0]} ...", file=sys.stderr, flush=True)
-        results.append(run_case(case, rounds=args.rounds, steps=args.steps))
+        results.append(run_case(case, rounds=args.rounds, steps=args.steps, clock=args.clock))
         families.append(family)
     print(markdown_table(results))
     if args.json is not None:
@@ -81,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             [{"family": f, **r.to_json()} for f, r in zip(families, results)],
             rounds=args.rounds,
             steps=args.steps,
+            clock=args.clock,
             only=args.only,
             compiled_rows=COMPILE,
             parameters=sum(math.prod(s) for s in SHAPES),

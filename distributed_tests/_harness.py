@@ -76,6 +76,17 @@ all-reduce of two or three partial batches), so results agree to rounding, about
 far below any real difference (a wrong reduction moves parameters by 1e-4 or more)."""
 
 
+def assert_params_close(
+    got: dict[str, torch.Tensor], want: dict[str, torch.Tensor], label: str
+) -> None:
+    """Every parameter of ``want`` in ``got`` to ``RTOL``/``ATOL``; ``label`` says which
+    run (and rank) failed."""
+    for key, value in want.items():
+        torch.testing.assert_close(
+            got[key], value, rtol=RTOL, atol=ATOL, msg=lambda m, key=key: f"{label}, {key}: {m}"
+        )
+
+
 def trained_params(name: str, model: nn.Module) -> list[nn.Parameter]:
     """The parameters ``name`` optimizes (all, or the matrices for MATRICES_ONLY)."""
     params = list(model.parameters())

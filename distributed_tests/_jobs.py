@@ -251,7 +251,11 @@ def dcp_job(
     """For each phase ``(load_from, save_to)`` and each optimizer: build the model
     (``fsdp`` or ``plain``), then either load the checkpoint ``load_from/<name>`` and
     take steps ``split..steps``, or take every step, saving ``save_to/<name>`` after
-    ``split`` of them. Returns, per phase, the whole params at the end per optimizer."""
+    ``split`` of them. Returns, per phase and optimizer, the whole params at the end,
+    the lr after each step taken and the scheduler's step count (or the error).
+
+    Runs in a gloo job, or in one process without a process group (``rank=0,
+    world=1``, ``mode="plain"``): DCP then reads and writes the whole tensors."""
     out = []
     for load_from, save_to in phases:
         results: dict[str, Any] = {}
@@ -267,6 +271,7 @@ def dcp_job(
                     load_checkpoint(f"{load_from}/{name}", wrapped, opt, sched)
                     start = split
                 data = batches(steps)
+                lrs = []
                 for i in range(start, steps):
                     if save_to is not None and i == split:
                         save_checkpoint(f"{save_to}/{name}", wrapped, opt, sched)
@@ -274,13 +279,19 @@ def dcp_job(
                     loss_fn(wrapped, shard_batch(data[i], rank, world)).backward()
                     opt.step()
                     sched.step()
-                results[name] = {"params": full_params(wrapped)}
+                    lrs.append(float(opt.param_groups[0]["lr"]))
+                results[name] = {
+                    "params": full_params(wrapped),
+                    "lrs": lrs,
+                    "sched_steps": int(sched.last_epoch),
+                }
             except Exception as exc:
                 results[name] = {
                     "error": f"{type(exc).__name__}: {exc}",
                     "tb": traceback.format_exc(),
                 }
-            dist.barrier()
+            if dist.is_initialized():
+                dist.barrier()
         out.append(results)
     return out
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import _jobs
 import pytest
-import torch
-from _harness import ATOL, OPTIMIZERS, RTOL, launch, once, train_single
+from _harness import OPTIMIZERS, assert_params_close, launch, once, train_single
 
 NAMES = list(OPTIMIZERS)
 JOBS = {
@@ -64,14 +63,7 @@ def test_matches_single_process(request: pytest.FixtureRequest, case: tuple, nam
     for rank, per_rank in enumerate(results):
         got = per_rank[(mode, reshard)][name]
         assert "error" not in got, f"rank {rank}: {got.get('tb', got.get('error'))}"
-        for key, want in expected.items():
-            torch.testing.assert_close(
-                got["params"][key],
-                want,
-                rtol=RTOL,
-                atol=ATOL,
-                msg=lambda m, rank=rank, key=key: f"rank {rank} {key}: {m}",
-            )
+        assert_params_close(got["params"], expected, f"rank {rank}")
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
@@ -85,14 +77,7 @@ def test_schedule_free_eval_average_matches_single_process(case: tuple) -> None:
     for rank, per_rank in enumerate(job(world)):
         got = per_rank[(mode, reshard)][name]
         assert "error" not in got, f"rank {rank}: {got.get('tb', got.get('error'))}"
-        for key, want in expected.items():
-            torch.testing.assert_close(
-                got["params_eval"][key],
-                want,
-                rtol=RTOL,
-                atol=ATOL,
-                msg=lambda m, rank=rank, key=key: f"rank {rank} {key}: {m}",
-            )
+        assert_params_close(got["params_eval"], expected, f"rank {rank}")
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -150,5 +135,4 @@ def test_compiled_step_under_fsdp2_compiles_once(name: str) -> None:
         got = per_rank[("compile", True)][name]
         assert "error" not in got, f"rank {rank}: {got.get('tb')}"
         assert got["frames"] == 1, f"rank {rank}: {got['frames']} graphs compiled"
-        for key, want in expected.items():
-            torch.testing.assert_close(got["params"][key], want, rtol=RTOL, atol=ATOL)
+        assert_params_close(got["params"], expected, f"rank {rank}")

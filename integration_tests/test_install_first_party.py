@@ -166,6 +166,24 @@ def test_waferopt_plugins_lists_every_family(env) -> None:
     assert listing["failures"] == [] and listing["conflicts"] == {}
 
 
+def test_listing_the_names_imports_no_torch(env) -> None:
+    """From the installed wheels (not a checkout), `waferopt plugins` reads every
+    plugin's lazy records, the schedulers' from their files as text: no torch."""
+    seen = env.json(
+        """
+        import contextlib, io, json, sys
+        from waferopt.registry.cli import main
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            main(["plugins", "--json"])
+        names = [n["name"] for n in json.loads(out.getvalue())["names"]]
+        print(json.dumps([names, "torch" in sys.modules]))
+        """
+    )
+    names, imported_torch = seen
+    assert (set(OPTIMIZERS) | set(LR) | set(WD)) - {"ChainedScheduler"} <= set(names)
+    assert imported_torch is False
+
+
 def test_model_zoo_commands_reach_the_waferopt_command(env) -> None:
     """waferopt-modelzoo adds check and plot through the registry's hook; optim.build
     works from waferopt.optim."""

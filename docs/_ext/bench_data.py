@@ -86,6 +86,8 @@ def machine_line(section: dict[str, Any]) -> str:
         how += f", {s['parameters']:,} parameters in {s['tensors']} tensors"
     if "ranks" in s:
         how += f", {s['ranks']} {s['backend']} ranks"
+    if s.get("clock") == "cpu":
+        how += ", each step timed by its thread's CPU time (`--clock cpu`)"
     if s.get("compiled_rows") is False:
         how += ", without the compiled rows (`WAFEROPT_BENCH_COMPILE=0`)"
     if s.get("only"):

@@ -347,6 +347,33 @@ def test_plugin_registers_the_family_through_the_entry_point():
         assert record.description
 
 
+def test_nadam_host_copy_of_the_mu_product_changes_no_bit():
+    """Eager NAdam keeps its μ product P on the host (waferopt.core.coefficients) and
+    computes the coefficients as Python floats; an optimizer whose host copy is made
+    stale (an in-place write to the state, which moves its version) computes them on
+    the device. Both give the same bits, over enough steps that P runs through float32's
+    subnormal numbers down to 0."""
+
+    def run(stale):
+        gen = torch.Generator().manual_seed(0)
+        ps = [torch.randn(s, generator=gen).requires_grad_() for s in [(16, 8), (10,)]]
+        opt = NAdam(ps, lr=1e-2, weight_decay=1e-2)
+        products = [opt.state[p]["mu_product"] for p in ps]
+        for _ in range(1000):
+            if stale:
+                for t in products:
+                    t.mul_(1.0)
+            for p in ps:
+                p.grad = torch.randn(p.shape, generator=gen) * 1e-2
+            opt.step()
+        return ps, products
+
+    (host, host_products), (device, device_products) = run(False), run(True)
+    assert [float(t) for t in host_products] == [float(t) for t in device_products] == [0.0] * 2
+    for a, b in zip(host, device):
+        assert torch.equal(a, b)
+
+
 # ---------------------------------------------------------------------- compiled step
 @pytest.mark.compile
 @pytest.mark.parametrize("cls", [Adam, AdamW], ids=lambda c: c.__name__)

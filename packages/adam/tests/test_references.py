@@ -570,3 +570,44 @@ def test_compiled_step_stays_as_close_to_eager_as_rounding_allows(cls):
 
     assert rms(compiled, eager) < 0.5 * rms(eager, exact)
     assert float((compiled - eager).abs().max()) <= float((eager - exact).abs().max())
+
+
+@pytest.mark.compile
+@pytest.mark.parametrize(
+    ("cls", "reference"),
+    [(Adam, torch.optim.Adam), (AdamW, torch.optim.AdamW)],
+    ids=["Adam", "AdamW"],
+)
+def test_compiled_step_agrees_with_eager_as_well_as_torchs_flavours_agree(cls, reference):
+    """Issue 9: our compiled step (inductor) stays at least as close to our eager step as
+    torch's fused and for-loop Adam stay to each other, over 100 steps (RMS over all
+    elements). The compiled moments and L2 term are rounded as the eager CPU kernels
+    round them (one rounding after a fused multiply-add), so the two differ only in the
+    last rounding of the update (measured: ~2e-9 against torch's ~1.5e-8; before, with
+    float32 products rounded twice, 3e-8)."""
+    shapes = [(64, 32), (100,), (17, 3)]
+    kw = dict(lr=1e-2, eps=1e-8, weight_decay=0.01)
+
+    def run(make, compiled=False):
+        gen = torch.Generator().manual_seed(0)
+        ps = [torch.randn(s, generator=gen).requires_grad_() for s in shapes]
+        opt = make(ps)
+        step = torch.compile(opt.step, fullgraph=True) if compiled else opt.step
+        for i in range(100):
+            gen = torch.Generator().manual_seed(100 + i)
+            for p in ps:
+                p.grad = torch.randn(p.shape, generator=gen) * 1e-2
+            step()
+        return torch.cat([p.detach().double().flatten() for p in ps])
+
+    def rms(a, b):
+        return float((a - b).pow(2).mean().sqrt())
+
+    torch._dynamo.reset()
+    ours = rms(run(lambda ps: cls(ps, **kw), compiled=True), run(lambda ps: cls(ps, **kw)))
+    theirs = rms(
+        run(lambda ps: reference(ps, fused=True, **kw)),
+        run(lambda ps: reference(ps, foreach=False, **kw)),
+    )
+    assert theirs > 0  # the case is long enough for the two flavours to part
+    assert ours <= theirs, (ours, theirs)

@@ -427,6 +427,44 @@ def test_prodigy_with_coupled_decay_steps_a_group_without_gradients():
 
 
 # ---------------------------------------------------------------------------- functional
+@pytest.mark.parametrize("slice_p", [1, 3])
+def test_prodigy_state_layout_and_checkpoints_of_the_flat_layout(slice_p):
+    """With slice_p 1, s and p0 are shaped like their params (the layout FSDP2 shards,
+    so a distributed checkpoint loads on any number of ranks), flat slices otherwise;
+    a checkpoint of the earlier flat layout loads, reshaped, and resumes bitwise."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 2))
+    opt = Prodigy(model.parameters(), weight_decay=0.01, slice_p=slice_p)
+    for p in model.parameters():
+        want = p.shape if slice_p == 1 else (len(range(0, p.numel(), slice_p)),)
+        assert opt.state[p]["s"].shape == want and opt.state[p]["p0"].shape == want
+    train_steps(model, opt, range(3))
+    saved = copy.deepcopy(opt.state_dict())
+    model_saved = copy.deepcopy(model.state_dict())
+    train_steps(model, opt, range(3, 6))
+    expected = [p.detach().clone() for p in model.parameters()]
+
+    flat = copy.deepcopy(saved)
+    for st in flat["state"].values():
+        st["s"], st["p0"] = st["s"].flatten(), st["p0"].flatten()
+    torch.manual_seed(0)
+    model2 = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 2))
+    model2.load_state_dict(model_saved)
+    opt2 = Prodigy(model2.parameters(), weight_decay=0.01, slice_p=slice_p)
+    opt2.load_state_dict(flat)
+    for p, q in zip(model.parameters(), model2.parameters()):
+        assert opt2.state[q]["s"].shape == opt.state[p]["s"].shape
+    train_steps(model2, opt2, range(3, 6))
+    for a, b in zip(expected, model2.parameters()):
+        assert torch.equal(a, b.detach())
+
+    wrong = copy.deepcopy(saved)
+    first = next(iter(wrong["state"].values()))
+    first["s"] = torch.zeros(first["s"].numel() + 1)
+    with pytest.raises(ValueError, match="'s'"):
+        opt2.load_state_dict(wrong)
+
+
 def test_functional_ademamix_is_the_class_step():
     torch.manual_seed(0)
     p = torch.nn.Parameter(torch.randn(4, 3))

@@ -94,12 +94,57 @@ def _moments_(
     beta1: Hyper,
     beta2: Hyper,
 ) -> None:
-    """Adam's moments: ``m <- β1 m + (1-β1) g``, ``v <- β2 v + (1-β2) g²`` (rounded as
-    torch's fused Adam rounds them)."""
-    F.mul_(exp_avgs, beta1)
-    F.add_scaled_(exp_avgs, grads, 1 - beta1)
+    """Adam's moments: ``m <- β1 m + (1-β1) g``, ``v <- β2 v + (1-β2) g²``, rounded as
+    torch's Adam rounds them in all its flavours (fused, foreach, for-loop): m by a lerp
+    towards g, v scaled then an addcmul (no temporary g²)."""
+    if _widen_for_fma(exp_avgs, beta1, beta2):
+        _moments_widened_(exp_avgs, exp_avg_sqs, grads, beta1, beta2)  # type: ignore[arg-type]
+        return
+    F.lerp_(exp_avgs, grads, 1 - beta1)
     F.mul_(exp_avg_sqs, beta2)
-    F.add_scaled_(exp_avg_sqs, torch._foreach_mul(grads, grads), 1 - beta2)
+    F.addcmul_(exp_avg_sqs, grads, grads, 1 - beta2)
+
+
+def _widen_for_fma(tensors: list[Tensor], *betas: Any) -> bool:
+    """Whether the moments are compiled for the CPU in float32 with number betas: the
+    eager kernels round each moment once after a fused multiply-add, which inductor's
+    C++ code does not emit (it rounds the product too)."""
+    return (
+        torch.compiler.is_compiling()
+        and tensors[0].device.type == "cpu"
+        and tensors[0].dtype == torch.float32
+        and all(isinstance(b, (int, float)) for b in betas)
+    )
+
+
+def _added_scaled(xs: list[Tensor], ys: list[Tensor], s: Hyper) -> list[Tensor]:
+    """``x + s * y`` as new tensors, rounded once as the eager CPU kernel (a fused
+    multiply-add) rounds it, compiled or not (see :func:`_widen_for_fma`)."""
+    if _widen_for_fma(xs, s):
+        s32 = C.float32(s)  # type: ignore[arg-type]
+        return [(x.double() + y.double() * s32).float() for x, y in zip(xs, ys)]
+    return F.added_scaled(xs, ys, s)
+
+
+def _moments_widened_(
+    exp_avgs: list[Tensor],
+    exp_avg_sqs: list[Tensor],
+    grads: list[Tensor],
+    beta1: float,
+    beta2: float,
+) -> None:
+    """:func:`_moments_` as the eager CPU kernels round it, for a compiled float32 step:
+    a product of two float32 numbers is exact in float64, so ``fl32(a*b + c)`` computed
+    in float64 is the fused multiply-add (lerp: ``fma(w, g - m, m)`` for w < 0.5, else
+    ``fma(w - 1, g - m, g)``; addcmul: ``fma(c*g, g, v)``)."""
+    w = C.float32(1.0 - beta1)
+    small = abs(w) < 0.5
+    coeff = w if small else C.float32(w - 1.0)
+    c = C.float32(1.0 - beta2)
+    for m, v, g in zip(exp_avgs, exp_avg_sqs, grads):
+        base = m if small else g
+        m.copy_((base.double() + (g - m).double() * coeff).float())
+        v.copy_((v.mul(beta2).double() + g.mul(c).double() * g.double()).float())
 
 
 def _on(x: Any, params: list[Tensor]) -> Any:
@@ -168,7 +213,7 @@ def adam(
     if not params:
         return
     max_sqs = list(max_exp_avg_sqs or ())
-    correct = bool(beta1_powers)
+    correct = beta1_powers is not None and len(beta1_powers) > 0  # not bool(list): Dynamo < 2.12
     t: C.Coef = 1.0
     if correct:
         t = _step_number(
@@ -207,7 +252,7 @@ def adam(
         for run, (c, s2, e) in _runs(lists, [coef, sqrt_bc2_, eps_t]):
             p, g, m, v = run[:4]
             if not F.is_zero(l2_regularization_rate):
-                g = F.added_scaled(g, p, l2_regularization_rate)
+                g = _added_scaled(g, p, l2_regularization_rate)
             _moments_(m, v, g, beta1, beta2)
             if max_sqs:
                 torch._foreach_maximum_(run[4], v)
@@ -313,7 +358,7 @@ def adamax(
         if maximize:
             g = torch._foreach_neg(g)
         if not F.is_zero(weight_decay):
-            g = F.added_scaled(g, p, weight_decay)
+            g = _added_scaled(g, p, weight_decay)
         F.lerp_(m, g, 1 - beta1)
         F.mul_(u, beta2)
         norm = torch._foreach_abs(g)
@@ -357,9 +402,17 @@ def nadam(
     psi = momentum_decay
     mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))
     mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1.0) * psi))
-    # P_t = P_{t-1} * mu_t in float32, as torch keeps it
-    F.mul_(mu_products, C.per_tensor(_on(mu, mu_products), like=mu_products[0]))
-    prod = torch.stack(mu_products).to(C.coefficient_dtype(device))
+    # P_t = P_{t-1} * mu_t in float32, as torch keeps it; on the host when P_{t-1} is
+    # known there (eager steps: a float32 product of float32 numbers, exact in double
+    # then rounded once, is the device's product bit for bit)
+    prev = C.mirrored(mu_products) if isinstance(mu, float) else None
+    prod: C.Coef
+    if prev is not None:
+        prod = C.float32(prev * C.float32(mu))  # type: ignore[arg-type]
+        C.fill_(mu_products, prod)
+    else:
+        F.mul_(mu_products, C.per_tensor(_on(mu, mu_products), like=mu_products[0]))
+        prod = torch.stack(mu_products).to(C.coefficient_dtype(device))
     lr = _on(lr, params)
     scale = C.sqrt(C.one_minus_pow(beta2, t))
     coef_grad = _coef(-lr * (1.0 - mu) / (1.0 - prod) * scale, params)
@@ -368,7 +421,7 @@ def nadam(
     lists = [params, grads, exp_avgs, exp_avg_sqs]
     for (p, g, m, v), (cg, ca, e) in _runs(lists, [coef_grad, coef_avg, eps_t]):
         if not F.is_zero(weight_decay):
-            g = F.added_scaled(g, p, weight_decay)
+            g = _added_scaled(g, p, weight_decay)
         _moments_(m, v, g, beta1, beta2)
         denom = torch._foreach_sqrt(v)
         torch._foreach_add_(denom, e)
@@ -422,7 +475,7 @@ def radam(
     lists = [params, grads, exp_avgs, exp_avg_sqs]
     for (p, g, m, v), (ca, cp) in _runs(lists, [adaptive, plain]):
         if not F.is_zero(weight_decay):
-            g = F.added_scaled(g, p, weight_decay)
+            g = _added_scaled(g, p, weight_decay)
         _moments_(m, v, g, beta1, beta2)
         if not F.is_zero(ca):
             denom = torch._foreach_sqrt(v)

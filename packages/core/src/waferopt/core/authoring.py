@@ -37,6 +37,7 @@ from typing import Any, ClassVar, Literal
 import torch
 from torch import Tensor
 
+from . import coefficients
 from .coefficients import coefficient_dtype
 from .distributed import local_lists
 from .foreach import group_by_device_and_dtype, run_closure
@@ -368,6 +369,19 @@ class DeclaredOptimizer(Optimizer):
                 n = self.host_step_from_state(group, p)
                 if n is not None:
                     counts[id(p)] = n
+                # 0-d float state (NAdam's μ product): its host copy, read here once
+                # (see waferopt.core.coefficients.remember)
+                scalars = [
+                    t
+                    for key, t in self.state[p].items()
+                    if key != "step"
+                    and type(t) is Tensor
+                    and t.dim() == 0
+                    and not t.is_meta
+                    and t.dtype in (torch.float32, torch.float64)
+                ]
+                if scalars:
+                    coefficients.remember(scalars, [float(t) for t in scalars])
         self._host.reset(counts)
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:

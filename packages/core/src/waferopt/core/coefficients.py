@@ -11,7 +11,10 @@ only the few functions below need to know which it got.
 
 from __future__ import annotations
 
+import functools
 import math
+import struct
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,7 +25,10 @@ __all__ = [
     "Coef",
     "clamp_min",
     "coefficient_dtype",
+    "fill_",
+    "float32",
     "log",
+    "mirrored",
     "one_minus_pow",
     "per_tensor",
     "pow_",
@@ -130,3 +136,75 @@ def _realized(x: Tensor) -> Tensor:
 @_realized.register_fake
 def _(x: Tensor) -> Tensor:
     return torch.empty_like(x)
+
+
+# ---------------------------------------------------------------------- host mirror
+# Host copies of 0-d float32 state (NAdam's product of the μ_t), so that an eager step
+# whose step number is known on the host can compute its coefficients as Python floats
+# without reading the device. An entry is trusted only while the tensor is the same
+# object at the same version (``Tensor._version`` advances on every in-place write:
+# a compiled step, a ``load_state_dict`` copy or a user's edit makes it stale, and the
+# kernel then computes on the device).
+_MIRROR: dict[int, tuple[weakref.ref[Tensor], int, float]] = {}
+
+
+def float32(x: float) -> float:
+    """``x`` rounded to float32 (to nearest even), as a Python float."""
+    return struct.unpack("f", struct.pack("f", x))[0]  # type: ignore[no-any-return]
+
+
+def _forget(key: int, ref: weakref.ref[Tensor]) -> None:
+    entry = _MIRROR.get(key)
+    if entry is not None and entry[0] is ref:
+        del _MIRROR[key]
+
+
+def remember(tensors: Sequence[Tensor], values: Sequence[float] | float) -> None:
+    """Record the host values of 0-d state ``tensors`` as they are now (after a write,
+    or read outside a step)."""
+    if torch.compiler.is_compiling():
+        return
+    if isinstance(values, (int, float)):
+        values = [float(values)] * len(tensors)
+    for t, v in zip(tensors, values):
+        if t.dtype == torch.float32:
+            v = float32(v)
+        elif t.dtype != torch.float64:
+            continue
+        try:
+            version = t._version
+        except RuntimeError:  # an inference tensor keeps no version: not mirrored
+            continue
+        key = id(t)
+        ref = weakref.ref(t, functools.partial(_forget, key))
+        _MIRROR[key] = (ref, version, float(v))
+
+
+def mirrored(tensors: Sequence[Tensor]) -> float | None:
+    """The value every one of the 0-d ``tensors`` holds, if known on the host (see
+    :func:`remember`) and the same for all of them; else None (read nothing)."""
+    if torch.compiler.is_compiling() or not tensors:
+        return None
+    value = None
+    for t in tensors:
+        entry = _MIRROR.get(id(t))
+        if entry is None or entry[0]() is not t:
+            return None
+        try:
+            if entry[1] != t._version:
+                return None
+        except RuntimeError:
+            return None
+        if value is None:
+            value = entry[2]
+        elif entry[2] != value:
+            return None
+    return value
+
+
+def fill_(tensors: Sequence[Tensor], value: float) -> None:
+    """Write ``value`` into each 0-d state tensor (one ``fill_`` each: a CPU foreach op
+    over 0-d tensors loops with a wrapped scalar, several times slower) and remember it."""
+    for t in tensors:
+        t.fill_(value)
+    remember(tensors, value)

@@ -507,6 +507,10 @@ class ScheduleScheduler(Scheduler):
     _host_form = True
     _formula: Callable[..., Any]
     _args: dict[str, Any]
+    _tensor_cache: dict[tuple[Any, ...], torch.Tensor]
+    """List arguments as tensors, by (name, dtype, values, device): built once, outside
+    any captured or compiled region (a plain attribute: Dynamo before 2.12 cannot trace
+    ``self.__dict__.setdefault``)."""
     _param_group_key: str
 
     def __init__(self, optimizer: Optimizer, param_group_key: str, **kwargs: Any) -> None:
@@ -542,7 +546,7 @@ class ScheduleScheduler(Scheduler):
         """The formula's arguments, with list arguments as tensors on the device
         (cached: built once, outside any captured or compiled region)."""
         out = dict(self._args)
-        cache = self.__dict__.setdefault("_tensor_cache", {})
+        cache = self._tensor_cache
         device = self._epoch_t.device
         for arg in self.schedule.args:
             if arg.tensor is None:
@@ -588,7 +592,7 @@ class ScheduleScheduler(Scheduler):
         apply = super()._prepare_load(state_dict, write)
 
         def apply_and_forget_tensors() -> None:
-            self.__dict__.pop("_tensor_cache", None)
+            self._tensor_cache = {}
             apply()
 
         return apply_and_forget_tensors
@@ -695,6 +699,7 @@ def _construct(
     self._param_group_key = param_group_key
     self._formula = schedule.formula
     self._args = args
+    self._tensor_cache = {}
     groups: list[int] = []
     if isinstance(optimizer, Optimizer):  # else Scheduler.__init__ says what is wrong
         tags = normalize_tags(param_group_tags)

@@ -20,32 +20,35 @@ from ._base import check_int, check_positive
 __all__ = ["Prodigy"]
 
 
-def _check_sharded(p: Tensor, group: Any) -> bool:
-    """Whether ``p`` is sharded (DTensor: FSDP2); its state is then shaped (and sharded)
-    like it, and stepped flattened on the local shard, which needs ``slice_p == 1``."""
-    if not D.is_dtensor(p):
-        return False
-    if group["slice_p"] != 1:
+def _shaped_like_param(p: Tensor, group: Any) -> bool:
+    """Whether ``s`` and ``p0`` of ``p`` are shaped like it (``slice_p == 1``) rather than
+    flat slices: the same layout sharded (FSDP2: sharded like ``p``) or not, so that a
+    distributed checkpoint loads on any number of ranks. They are stepped flattened.
+    A sharded (DTensor) ``p`` needs ``slice_p == 1``."""
+    if group["slice_p"] == 1:
+        return True
+    if D.is_dtensor(p):
         raise ValueError(
             f"Invalid slice_p value: {group['slice_p']} (a sharded (DTensor) parameter "
             "needs slice_p=1: every rank must estimate from its whole shard)"
         )
-    return True
+    return False
 
 
 def _origin(p: Tensor, group: Any) -> Tensor:
-    """``p0``: every ``slice_p``-th entry of ``p`` at construction (a 0-d zero for an
-    all-zero ``p``, which saves memory); a host read, at construction only."""
+    """``p0``: ``p`` (every ``slice_p``-th entry of it, flat, with ``slice_p > 1``) at
+    construction (a 0-d zero for an all-zero ``p``, which saves memory); a host read,
+    at construction only."""
     if bool(p.detach().any()):
-        if _check_sharded(p, group):
-            return p.detach().clone()
+        if _shaped_like_param(p, group):
+            return p.detach().clone(memory_format=torch.contiguous_format)
         return p.detach().flatten()[:: group["slice_p"]].clone()
     return torch.tensor(0, device=p.device, dtype=p.dtype)
 
 
 def _sliced_zeros(p: Tensor, group: Any) -> Tensor:
-    if _check_sharded(p, group):
-        return torch.zeros_like(p.detach())
+    if _shaped_like_param(p, group):
+        return torch.zeros_like(p.detach(), memory_format=torch.contiguous_format)
     return torch.zeros_like(p.detach().flatten()[:: group["slice_p"]])
 
 
@@ -89,7 +92,10 @@ class Prodigy(DeclaredOptimizer):
 
     State per parameter, created at construction: ``p0``, ``s``, ``exp_avg_sq``,
     ``exp_avg`` (when :math:`\beta_1 > 0`), and ``step`` (float32) with
-    ``enable_global_step=True``.
+    ``enable_global_step=True``. ``p0`` and ``s`` are shaped like the parameter (flat
+    slices with ``slice_p > 1``), the same with FSDP2 or without, so that a
+    distributed checkpoint loads on any number of ranks; checkpoints of earlier
+    versions, which kept them flat, load reshaped.
 
     Args:
         params: parameters to optimize, or dicts defining parameter groups.
@@ -182,6 +188,30 @@ class Prodigy(DeclaredOptimizer):
         }
         super().__init__(params, defaults, enable_global_step=enable_global_step)
 
+    def convert_state_dict(self, state_dict: dict[str, Any]) -> dict[str, Any]:
+        """Reshape ``s`` and ``p0`` saved flat (by earlier versions) like their parameters;
+        anything else is left for the layout checks."""
+        groups, saved_state = state_dict["param_groups"], state_dict["state"]
+        if len(groups) != len(self.param_groups):
+            return state_dict
+        state = dict(saved_state)
+        for group, saved in zip(self.param_groups, groups):
+            for p, pid in zip(group["params"], saved["params"]):
+                here, loaded = self.state.get(p, {}), state.get(pid)
+                if not isinstance(loaded, dict):
+                    continue
+                for key in ("s", "p0"):
+                    value, want = loaded.get(key), here.get(key)
+                    if (
+                        isinstance(value, Tensor)
+                        and isinstance(want, Tensor)
+                        and value.dim() == 1
+                        and value.shape != want.shape
+                        and value.numel() == want.numel()
+                    ):
+                        loaded = state[pid] = {**loaded, key: value.reshape(want.shape)}
+        return {**state_dict, "state": state}
+
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:  # type: ignore[override]
         """Perform one optimization step (in place; creates no state, reads nothing on the host).
@@ -214,8 +244,8 @@ class Prodigy(DeclaredOptimizer):
                 # are partial per rank and all-reduced
                 fsdp = True
                 params, grads, vs, ss, p0s, *ms = D.local_lists([params, grads, vs, ss, p0s, *ms])
-                ss = [x.view(-1) for x in ss]
-                p0s = [x.view(-1) if x.dim() else x for x in p0s]
+            ss = [x.view(-1) for x in ss]  # the kernel reads them flat
+            p0s = [x.view(-1) if x.dim() else x for x in p0s]
             group_lr = group["lr"]
             groups.append(
                 MF.ProdigyGroup(
