@@ -1019,3 +1019,24 @@ def test_a_schedule_outside_the_optimizers_bounds_fails_before_the_optimizer_is_
         configure_scheduler(opt, config)
     assert error.value.path.startswith(path)
     assert [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups] == before
+
+
+def test_a_per_group_factor_that_takes_a_value_out_of_bounds_is_rejected():
+    """ScalePerParamScheduler multiplies its child's value by each group's
+    adjust_learning_rate: a betas[0] of 0.5 times 10 is refused in that group."""
+    from waferopt.optim import configure_optimizer
+
+    model = torch.nn.Linear(2, 2)
+    opt = configure_optimizer(
+        "AdamW",
+        [{"params": [model.weight], "adjust_learning_rate": 10.0}, {"params": [model.bias]}],
+        lr=0.1,
+    )
+    config = {
+        "ScalePerParamScheduler": {
+            "scheduler": {"ConstantScheduler": {"param_group_key": "betas[0]", "val": 0.5}}
+        }
+    }
+    with pytest.raises(ConfigError, match=r"betas\[0\] 5\.0 at step 0 for param group 0"):
+        configure_scheduler(opt, config)
+    assert opt.param_groups[0]["betas"] == (0.9, 0.999)

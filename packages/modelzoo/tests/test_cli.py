@@ -438,3 +438,17 @@ def test_check_without_pyyaml_as_a_process(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().endswith("pip install 'waferopt-modelzoo[yaml]'")
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "holds no YAML document: expected a mapping"),
+        ("# only a comment\n", "holds no YAML document: expected a mapping"),
+        ("- a\n- b\n", ": the config must be a YAML mapping, got list"),
+    ],
+)
+def test_a_yaml_file_that_is_not_a_mapping_is_named(tmp_path, capsys, text, expected):
+    path = _write(tmp_path, text, "odd.yaml")
+    assert main(["check", str(path)]) == 1
+    assert f"  - {path}{' ' if expected[0] != ':' else ''}{expected}" in capsys.readouterr().out

@@ -136,3 +136,17 @@ def test_composites_do_not_write_into_their_children():
         seq.step()
     seq._value_tensor(torch.tensor(30))
     assert int(a.last_epoch) == 0 and int(b.last_epoch) == 0
+
+
+def test_a_composite_checks_what_its_children_make_together():
+    """Each child is checked alone; a product of children that overflows float32 (a
+    ChainedLR) is caught by the composite before it writes anything."""
+    o = make_optimizer()
+    first = S.ConstantLR(o, 1e30)
+    factor = S.LinearLR(o, 1.0, 1e10, 10)
+    before = o.param_groups[0]["lr"].clone()
+    with pytest.raises(
+        ValueError, match=r"^ChainedLR: the schedule gives lr .* at step 1 .*float32"
+    ):
+        S.ChainedLR([first, factor])
+    assert torch.equal(o.param_groups[0]["lr"], before)

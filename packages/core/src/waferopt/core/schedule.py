@@ -71,6 +71,7 @@ from .scheduler import (
     LRScheduler,
     Scheduler,
     WeightDecayScheduler,
+    decisive_steps,
     group_matches,
     normalize_tags,
 )
@@ -626,19 +627,14 @@ def _check_finite(
     ``betas[0]`` in [0, 1) ...)."""
     if not scheduler.schedule.host:
         return
-    total = scheduler.schedule.duration(args)
-    horizon = max(10_000, 0 if total is None else int(total))
-    steps = set(range(129))
-    steps.update(range(0, horizon + 1, max(1, horizon // 256)))
-    if total is not None:
-        steps.update(range(max(0, total - 1), total + 4))
+    steps = decisive_steps(scheduler.schedule.duration(args))
     key = getattr(scheduler, "_param_group_key", None)
     sign = key in ("lr", "weight_decay")
     f32_max = 3.4028234663852886e38
     check = ", ".join(scheduler._arg_name(n) for n in args)
     low = (math.inf, 0)
     high = (-math.inf, 0)
-    for step in sorted(steps):
+    for step in steps:
         try:
             value = float(scheduler.schedule.formula(float(step), **args))
         except ZeroDivisionError:

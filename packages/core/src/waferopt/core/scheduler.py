@@ -136,6 +136,20 @@ def group_matches(tags: set[Any] | None, group: dict[str, Any]) -> bool:
     return bool(tags & set(own))
 
 
+def decisive_steps(total: int | None) -> list[int]:
+    """The steps at which a closed form is checked ahead: the first 128, a grid of 256
+    steps up to ``total`` or 10**4 (whichever is longer) and the steps around ``total``.
+    (The shapes are monotone or periodic between those points, so their extrema are
+    among them; a schedule that grows without end is checked over its first 10**4
+    steps.)"""
+    horizon = max(10_000, 0 if total is None else int(total))
+    steps = set(range(129))
+    steps.update(range(0, horizon + 1, max(1, horizon // 256)))
+    if total is not None:
+        steps.update(range(max(0, total - 1), total + 4))
+    return sorted(steps)
+
+
 class ScheduledValueError(ValueError):
     """A value a scheduler computed at a step cannot go into the param group (raised
     at that step, before anything is written; the step count stays where it was)."""
@@ -489,6 +503,43 @@ class Scheduler(abc.ABC):
             # reading them would wait for the device at every step: not checked there.)
             self._check_values(values)
         self.update_groups(values)
+
+    def _check_ahead(self) -> None:
+        """Check the values of the host form at :func:`decisive_steps` in every group
+        it writes (finite in float32, ``lr`` / ``weight_decay`` >= 0, the optimizer's
+        bounds for the key at each group's smallest and largest value); ``ValueError``
+        naming the scheduler, the value and the step. For a scheduler that combines
+        others (a product, per-group factors), whose children were checked alone."""
+        groups = self.optimizer.param_groups
+        key = self.param_group_key
+        extremes: dict[int, tuple[tuple[float, int], ...]] = {}
+        first_bad: dict[int, tuple[float, int]] = {}  # the first value float32 cannot hold
+        for step in decisive_steps(self.total_iters):
+            values = self._values_host(step)
+            per_group = (
+                values
+                if isinstance(values, list)
+                else [values if self._should_apply_to_param_group(g) else None for g in groups]
+            )
+            for index, value in enumerate(per_group):
+                if value is None or index in first_bad:
+                    continue
+                if not math.isfinite(value) or abs(value) > FLOAT32_MAX:
+                    first_bad[index] = (value, step)
+                    continue
+                low, high = extremes.get(index, ((value, step), (value, step)))
+                extremes[index] = (
+                    (value, step) if value < low[0] else low,
+                    (value, step) if value > high[0] else high,
+                )
+        for index, pair in [*((i, (v,)) for i, v in first_bad.items()), *extremes.items()]:
+            for value, step in dict.fromkeys(pair):
+                problem = _value_problem(self.optimizer, index, key, value)
+                if problem is not None:
+                    raise ValueError(
+                        f"{type(self).__name__}: the schedule gives {key} {value!r} at step "
+                        f"{step} for param group {index}, {problem}"
+                    )
 
     def _check_values(self, values: list[torch.Tensor | None]) -> None:
         """Raise :class:`ScheduledValueError` naming this scheduler and the step when a

@@ -108,9 +108,14 @@ def load_config(source: Any) -> dict[str, Any]:
                 text = path.read_text(encoding="utf-8")
             except OSError as exc:
                 raise ConfigError(f"cannot read the config file {str(path)!r}: {exc}") from exc
-        loaded = _yaml_load(text, "<string>" if from_text else str(path))
+        where = "<string>" if from_text else str(path)
+        loaded = _yaml_load(text, where)
+        if loaded is None:
+            raise ConfigError(f"{where} holds no YAML document: expected a mapping")
         if not isinstance(loaded, Mapping):
-            raise ConfigError(f"the config must be a YAML mapping, got {type(loaded).__name__}")
+            raise ConfigError(
+                f"{where}: the config must be a YAML mapping, got {type(loaded).__name__}"
+            )
         return dict(loaded)
     raise ConfigError(
         f"expected a config mapping or the path of a YAML file, got {type(source).__name__}"

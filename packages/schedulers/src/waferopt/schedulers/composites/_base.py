@@ -49,6 +49,13 @@ class Composite(Scheduler):
     def _compute_host_ok(self) -> bool:
         return all(child._host_ok for child in self._children())
 
+    def _post_init(self) -> None:
+        # Each child checked its own values; what they make together (a product, a
+        # value scaled per group) is checked here, before the first write.
+        if self._host_ok:
+            self._check_ahead()
+        super()._post_init()
+
     def _check_children(
         self, optimizer: Optimizer | None, children: Sequence[Any], param_group_tags: Any
     ) -> tuple[Optimizer, str, Any]:
