@@ -90,6 +90,25 @@ def test_asgd_matches_torch_including_average(options, dtype):
         torch.testing.assert_close(opt.state[a]["mu"], ref_opt.state[b]["mu"], rtol=1e-6, atol=0)
 
 
+def test_tensor_lr_and_weight_decay_match_numbers():
+    """0-d tensors in the group (as schedulers write them) give the trajectory of the
+    numbers over the full run (the kit's tensor-hyperparameter check runs a few steps)."""
+    as_numbers, _ = trajectory(
+        lambda g: SGD(g, lr=0.05, momentum=0.9, weight_decay=0.01), torch.float32
+    )
+
+    def tensors(g):
+        opt = SGD(g, lr=0.05, momentum=0.9, weight_decay=0.01)
+        for group in opt.param_groups:
+            group["lr"] = torch.tensor(0.05)
+            group["weight_decay"] = torch.tensor(0.01)
+        return opt
+
+    as_tensors, _ = trajectory(tensors, torch.float32)
+    for a, b in zip(as_numbers, as_tensors):
+        torch.testing.assert_close(a, b)
+
+
 def test_functional_kernels_match_the_classes():
     """waferopt.sgd.functional.sgd / asgd, called on plain lists, give the classes' steps."""
     from waferopt.sgd import functional
