@@ -60,3 +60,12 @@ def test_mismatched_lengths_are_an_error() -> None:
         D.norms(ts, ts[:2])
     with pytest.raises(ValueError, match="3 tensors but 1 dims"):
         D.sums(ts, ts, [(0,)])
+
+
+def test_sum_across_shards_leaves_plain_tensors_and_checks_lengths() -> None:
+    values = [torch.tensor(2.0), torch.tensor(3.0)]
+    like = [torch.zeros(4), torch.zeros(2, 2)]
+    D.sum_across_shards(values, like)  # plain tensors: nothing to sum across
+    assert [float(v) for v in values] == [2.0, 3.0]
+    with pytest.raises(ValueError, match="sum_across_shards: 1 values for 2 tensors"):
+        D.sum_across_shards(values[:1], like)

@@ -508,35 +508,106 @@ def lamb(
 
     No bias correction; norms over whole tensors; ``adam=True`` forces τ = 1. Sharded
     (DTensor) tensors step on their local shards, the norms combined across the shards.
+
+    Two passes over memory (in cache-sized pieces on the CPU): the moments and the norms
+    of θ and r, then the update, which computes r again (the same operations, so the
+    same bits) rather than keeping it: no parameter-sized temporary.
     """
     if not params:
         return
     sharded = params
     params, grads, exp_avgs, exp_avg_sqs = D.local_lists([params, grads, exp_avgs, exp_avg_sqs])
     lr = _on(lr, params)
-    # first pass (cache-sized pieces on the CPU): the moments and the ratio r
-    ratio = [torch.empty_like(p) for p in params]
-    for p, g, m, v, r in F.runs([params, grads, exp_avgs, exp_avg_sqs, ratio]):
+    if adam:  # τ = 1: one pass
+        coef = _coef(-lr, params)
+        for (p, g, m, v), (c,) in _runs([params, grads, exp_avgs, exp_avg_sqs], [coef]):
+            _moments_(m, v, g, beta1, beta2)
+            _add_scaled_ratio_(p, m, v, eps, weight_decay, c)
+        return
+    # first pass: the moments, r (kept), and the norm of each piece of θ and of r
+    device = params[0].device
+    tags = list(torch.empty(len(params), dtype=params[0].dtype, device=device).unbind(0))
+    ratio = _scratch_like(params)
+    norms_p: list[Tensor] = []
+    norms_r: list[Tensor] = []
+    owner: list[int] = []  # which tensor each piece belongs to (its tag's offset)
+    for p, g, m, v, r, tag in _pieces([params, grads, exp_avgs, exp_avg_sqs, ratio, tags]):
         _moments_(m, v, g, beta1, beta2)
-        denom = torch._foreach_sqrt(v)
-        torch._foreach_add_(denom, eps)
-        torch._foreach_copy_(r, m)
-        torch._foreach_div_(r, denom)
-        if not F.is_zero(weight_decay):
-            F.add_scaled_(r, p, weight_decay)
-    if adam:
-        coef: Any = _coef(-lr, params)
+        _lamb_ratio_into(r, p, m, v, eps, weight_decay)
+        norms_p += torch._foreach_norm(p)
+        norms_r += torch._foreach_norm(r)
+        owner += [t.storage_offset() for t in tag] if tag is not None else []
+    cdt = C.coefficient_dtype(device)
+    pieces = torch.stack([torch.stack(norms_p), torch.stack(norms_r)]).to(cdt).square()
+    if owner:  # sums of squares of each whole tensor
+        squares = torch.zeros(2, len(params), dtype=cdt, device=device)
+        squares.index_add_(1, torch.tensor(owner, device=device), pieces)
     else:
-        cdt = C.coefficient_dtype(params[0].device)
-        weight_norm = torch.stack(D.norms(params, sharded)).to(cdt).clamp(0.0, 10.0)
-        ratio_norm = torch.stack(D.norms(ratio, sharded)).to(cdt)
-        trust = torch.where(
-            (weight_norm > 0) & (ratio_norm > 0),
-            weight_norm / ratio_norm,
-            torch.ones_like(weight_norm),
-        )
-        coef = _coef(trust * -lr, params)
+        squares = pieces
+    D.sum_across_shards([*squares[0].unbind(0), *squares[1].unbind(0)], [*sharded, *sharded])
+    weight_norm = squares[0].sqrt().clamp(0.0, 10.0)
+    ratio_norm = squares[1].sqrt()
+    trust = torch.where(
+        (weight_norm > 0) & (ratio_norm > 0), weight_norm / ratio_norm, torch.ones_like(weight_norm)
+    )
+    coef = trust * -lr
     # second pass: θ -= η τ r
-    for (p, r), (c,) in _runs([params, ratio], [coef]):
+    for (p, r), (c,) in _runs([params, ratio], [_coef(coef, params)]):
         F.mul_(r, c)
         torch._foreach_add_(p, r)
+
+
+def _scratch_like(params: list[Tensor]) -> list[Tensor]:
+    """Uninitialised tensors shaped like ``params``, views of one buffer (on the CPU, one
+    large block is recycled by the allocator from step to step, where many fresh ones
+    are mapped, and page-faulted, anew)."""
+    first = params[0]
+    if torch.compiler.is_compiling() or any(
+        p.dtype != first.dtype or p.device != first.device for p in params
+    ):
+        return [torch.empty_like(p) for p in params]
+    flat = torch.empty(
+        sum(p.numel() for p in params), dtype=params[0].dtype, device=params[0].device
+    )
+    return [x.view_as(p) for x, p in zip(flat.split([p.numel() for p in params]), params)]
+
+
+def _pieces(lists: list[list[Tensor]]) -> Any:
+    """:func:`waferopt.core.foreach.runs` of ``lists`` whose last list holds a 0-d tag
+    per tensor (it goes with every piece of its tensor); compiled, the whole lists in
+    one piece, with None for the tags (the pieces are the tensors, in order)."""
+    if torch.compiler.is_compiling():
+        yield [*lists[:-1], None]
+        return
+    yield from F.runs(lists)
+
+
+def _lamb_ratio(p: list[Tensor], m: list[Tensor], v: list[Tensor], eps: Hyper, wd: Hyper) -> Any:
+    """Lamb's r = m / (√v + ε) + λθ, as new tensors."""
+    denom = torch._foreach_sqrt(v)
+    torch._foreach_add_(denom, eps)
+    r = torch._foreach_div(m, denom)
+    if not F.is_zero(wd):
+        F.add_scaled_(r, p, wd)
+    return r
+
+
+def _lamb_ratio_into(
+    r: list[Tensor], p: list[Tensor], m: list[Tensor], v: list[Tensor], eps: Hyper, wd: Hyper
+) -> None:
+    """r = m / (√v + ε) + λθ, written into ``r``."""
+    denom = torch._foreach_sqrt(v)
+    torch._foreach_add_(denom, eps)
+    torch._foreach_copy_(r, m)
+    torch._foreach_div_(r, denom)
+    if not F.is_zero(wd):
+        F.add_scaled_(r, p, wd)
+
+
+def _add_scaled_ratio_(
+    p: list[Tensor], m: list[Tensor], v: list[Tensor], eps: Hyper, wd: Hyper, c: Any
+) -> None:
+    """θ += c r (c a coefficient per tensor, as the foreach ops take it)."""
+    r = _lamb_ratio(p, m, v, eps, wd)
+    F.mul_(r, c)
+    torch._foreach_add_(p, r)

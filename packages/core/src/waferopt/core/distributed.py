@@ -46,6 +46,7 @@ __all__ = [
     "means",
     "norms",
     "shard_region",
+    "sum_across_shards",
     "sums",
 ]
 
@@ -173,6 +174,18 @@ def _all_reduce_by_groups(values: list[Tensor], likes: Sequence[Tensor]) -> None
 
 
 # ---------------------------------------------------------------- whole-tensor reductions
+def sum_across_shards(values: list[Tensor], like: Sequence[Tensor]) -> None:
+    """Sum each ``values[i]``, a partial result over this rank's shard of ``like[i]``
+    (a 0-d sum of squares, say), in place across the ranks that shard ``like[i]``; for
+    a plain ``like[i]`` it is left as it is. One all-reduce per set of process groups."""
+    if len(values) != len(like):
+        raise ValueError(
+            f"waferopt.core.distributed.sum_across_shards: {len(values)} values for "
+            f"{len(like)} tensors"
+        )
+    _all_reduce_by_groups(values, like)
+
+
 def norms(tensors: Sequence[Tensor], like: Sequence[Tensor] | None = None) -> list[Tensor]:
     """The 2-norm of each whole tensor, from local shards.
 
