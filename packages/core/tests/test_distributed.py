@@ -69,3 +69,16 @@ def test_sum_across_shards_leaves_plain_tensors_and_checks_lengths() -> None:
     assert [float(v) for v in values] == [2.0, 3.0]
     with pytest.raises(ValueError, match="sum_across_shards: 1 values for 2 tensors"):
         D.sum_across_shards(values[:1], like)
+
+
+@pytest.mark.compile
+def test_compiled_mean_over_rows_sums_blocks_of_rows_first() -> None:
+    """Compiled, a mean over the second-to-last dimension sums blocks of rows first (see
+    distributed._mean); it is the same mean (to rounding), and other means are torch's."""
+    t = torch.randn(3, 64, 24, dtype=torch.float64)
+    plain = [torch.zeros(3, 64, 24)] * 3
+    dims = [(-2,), (1,), (-1,)]
+    torch._dynamo.reset()
+    compiled = torch.compile(lambda x: D.means([x, x, x], plain, dims), backend="eager")
+    for got, d in zip(compiled(t), dims):
+        torch.testing.assert_close(got, t.mean(dim=d, keepdim=True), rtol=1e-12, atol=0)

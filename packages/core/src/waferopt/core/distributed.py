@@ -270,8 +270,33 @@ def means(
                 count *= lk.shape[d]
             out.append(totals[i].div_(max(count, 1)))
         else:
-            out.append(t.mean(dim=ds, keepdim=True))
+            out.append(_mean(t, ds))
     return out
+
+
+_ROWS_PER_BLOCK = 8
+"""Rows summed together first when a compiled step averages over the second-to-last
+dimension (see :func:`_mean`)."""
+
+
+def _mean(t: Tensor, dims: tuple[int, ...]) -> Tensor:
+    """``t.mean(dims, keepdim=True)``. Compiled, a mean over the rows of a matrix (the
+    second-to-last dimension) first sums blocks of a few consecutive rows: inductor's
+    C++ code would otherwise walk each column strip down every row, a stride of a whole
+    row per load, and reload the matrix from memory strip after strip."""
+    rows = t.dim() - 2
+    if (
+        torch.compiler.is_compiling()
+        and len(dims) == 1
+        and rows >= 0
+        and dims[0] % t.dim() == rows
+        and t.shape[rows] % _ROWS_PER_BLOCK == 0
+        and t.shape[rows] > _ROWS_PER_BLOCK
+    ):
+        n = t.shape[rows]
+        blocks = t.unflatten(rows, (n // _ROWS_PER_BLOCK, _ROWS_PER_BLOCK)).sum(rows + 1)
+        return blocks.sum(rows, keepdim=True) / n
+    return t.mean(dim=dims, keepdim=True)
 
 
 def local_part(whole: Tensor, like: Tensor) -> Tensor:
