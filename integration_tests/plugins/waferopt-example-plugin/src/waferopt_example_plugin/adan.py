@@ -96,6 +96,10 @@ class Adan(Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        for group in self.param_groups:  # every gradient is checked before anything changes
+            for p in group["params"]:
+                if p.grad is not None:
+                    check_sparse("Adan", p.grad)
         for group in self.param_groups:
             beta1, beta2, beta3 = group["betas"]
             lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
@@ -103,7 +107,6 @@ class Adan(Optimizer):
                 if p.grad is None:
                     continue
                 grad = p.grad
-                check_sparse("Adan", grad)
                 state = self.state[p]
                 step = self.increment_global_step(p)
                 # Δ_1 = 0: the first step has no previous gradient (no Python branch).
