@@ -49,3 +49,11 @@ def test_host_copy_of_a_dead_tensor_goes() -> None:
     assert key in C._MIRROR
     del t
     assert key not in C._MIRROR
+
+
+def test_once_is_the_tensor_eagerly_and_a_copy_of_it_compiled() -> None:
+    x = torch.randn(5)
+    assert C.once(x) is x
+    torch._dynamo.reset()
+    got = torch.compile(lambda t: C.once(t.rsqrt()) * 2, backend="eager", fullgraph=True)(x.abs())
+    torch.testing.assert_close(got, x.abs().rsqrt() * 2)

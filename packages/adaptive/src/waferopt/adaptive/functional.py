@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from waferopt.core import coefficients as C
 from waferopt.core import distributed as D
 from waferopt.core import foreach as F
 
@@ -367,8 +368,9 @@ def _adafactor_run(
         if row is not None and col is not None:
             row.mul_(beta2[i]).addcmul_(row_means[i].squeeze(-1), one_minus_beta2[i])
             col.mul_(beta2[i]).addcmul_(col_means[i].squeeze(-2), one_minus_beta2[i])
-            r_factor = row.div(row.mean(dim=-1, keepdim=True)).rsqrt_().unsqueeze(-1)
-            c_factor = col.unsqueeze(-2).rsqrt()
+            # the factors once, not in the update's inner loop (see coefficients.once)
+            r_factor = C.once(row.div(row.mean(dim=-1, keepdim=True)).rsqrt_().unsqueeze(-1))
+            c_factor = C.once(col.unsqueeze(-2).rsqrt())
             update = D.local_part(r_factor, sharded[i]) * D.local_part(c_factor, sharded[i])
             update.mul_(grads[i])
         elif v is not None:

@@ -29,6 +29,7 @@ __all__ = [
     "float32",
     "log",
     "mirrored",
+    "once",
     "one_minus_pow",
     "per_tensor",
     "pow_",
@@ -117,6 +118,14 @@ def per_tensor(x: Any, like: Tensor | None = None) -> Any:
             x = _realized(x)
         return list(x.unbind(0)) if x.dim() else x
     return x
+
+
+def once(x: Tensor) -> Tensor:
+    """``x``; under ``torch.compile``, computed once into its own buffer (see
+    :func:`_realized`): for a small tensor (per-row or per-column factors, a per-tensor
+    coefficient) that an elementwise update over a large one reads, so that inductor
+    does not recompute it in the update's inner loop."""
+    return _realized(x) if torch.compiler.is_compiling() else x
 
 
 @torch.library.custom_op("waferopt::realized", mutates_args=())
