@@ -584,7 +584,10 @@ def prodigy_apply(
     for ps, gs, vs, *ms in F.runs(lists):
         c = coefs(ps[0])
         denom = torch._foreach_sqrt(vs)
-        torch._foreach_add_(denom, c["d_eps"])
+        if torch.compiler.is_compiling():  # a 0-d tensor as a foreach scalar: Dynamo < 2.11
+            torch._foreach_add_(denom, [c["d_eps"]] * len(denom))  # cannot trace it
+        else:
+            torch._foreach_add_(denom, c["d_eps"])
         if decouple and F.is_nonzero_or_tensor(weight_decay):
             # p += (-lambda d eta) p, not p *= 1 - lambda d eta: d eta is tiny early on, and
             # 1 - (tiny) rounds badly in float32 (prodigyopt adds too)
