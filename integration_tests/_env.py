@@ -6,7 +6,7 @@ already installed in the interpreter running the tests, and its dependencies,
 are linked into one folder (a *farm* of symlinks to the installed top-level
 packages and their ``.dist-info``), and each fresh environment gets a ``.pth``
 line pointing at it. pip then sees ``torch`` as installed in the environment,
-so ``torch>=2.10,<3`` in our metadata is satisfied without any download, and no
+so ``torch>=2.9,<3`` in our metadata is satisfied without any download, and no
 waferopt package of the outer interpreter leaks in (only torch's closure is
 linked).
 """
