@@ -162,13 +162,15 @@ def check_optimizer(case: Case, classes: dict[str, type]) -> None:
     _step_finite(model, optimizer, [])
 
 
-def check_lr_scheduler(case: Case) -> None:
+def _check_configured_scheduler(case: Case, configure: Any) -> None:
+    """``configure(optimizer, case.config)``: a fault raises and changes nothing; a valid
+    config is left unchanged, gives a scheduler, and steps with finite values."""
     model = _model()
     optimizer = _optimizer_for_schedulers(model)
     config = case.config
     if case.fault is not None:
         _expect_error(
-            lambda: optim.configure_lr_scheduler(optimizer, config),
+            lambda: configure(optimizer, config),
             case.fault,
             lambda: copy.deepcopy(config),
             lambda: snapshot_optimizer(optimizer),
@@ -177,30 +179,18 @@ def check_lr_scheduler(case: Case) -> None:
     frozen = copy.deepcopy(config)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        scheduler = optim.configure_lr_scheduler(optimizer, config)
-    assert same(frozen, config), "configure_lr_scheduler changed its argument"
+        scheduler = configure(optimizer, config)
+    assert same(frozen, config), f"{configure.__name__} changed its argument"
     assert scheduler is not None
     _step_finite(model, optimizer, [scheduler])
 
 
+def check_lr_scheduler(case: Case) -> None:
+    _check_configured_scheduler(case, optim.configure_lr_scheduler)
+
+
 def check_scheduler(case: Case) -> None:
-    model = _model()
-    optimizer = _optimizer_for_schedulers(model)
-    config = case.config
-    if case.fault is not None:
-        _expect_error(
-            lambda: optim.configure_scheduler(optimizer, config),
-            case.fault,
-            lambda: copy.deepcopy(config),
-            lambda: snapshot_optimizer(optimizer),
-        )
-        return
-    frozen = copy.deepcopy(config)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        scheduler = optim.configure_scheduler(optimizer, config)
-    assert same(frozen, config), "configure_scheduler changed its argument"
-    _step_finite(model, optimizer, [scheduler])
+    _check_configured_scheduler(case, optim.configure_scheduler)
 
 
 def check_build(case: Case, classes: dict[str, type]) -> None:
