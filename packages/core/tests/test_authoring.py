@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 import torch._dynamo.testing
@@ -181,6 +183,50 @@ def test_tensor_hyperparameters_compile_once():
     assert counter.frame_count == 1
     for a, b in zip(params, eager.param_groups[0]["params"]):
         torch.testing.assert_close(a, b)
+
+
+@pytest.mark.compile
+def test_a_compiled_step_takes_dynamos_optimizer_route():
+    """gather() fills its lists through _init_group, which Dynamo runs as Python: the
+    params and state become static addresses (an identity guard each, no tensor
+    metadata guards), a load_state_dict (a copy into the same tensors) does not
+    recompile, and a param that loses its gradient does, with the right lists."""
+    from torch._dynamo.utils import get_static_address_type
+
+    params = make(n=3)
+    opt = Counted(params, extra=True)
+    twin = Counted([p.detach().clone().requires_grad_() for p in params], extra=True)
+    for p, q in zip(params, twin.param_groups[0]["params"]):
+        p.grad = torch.ones_like(p)
+        q.grad = torch.ones_like(q)
+    filled: list = [[] for _ in range(len(opt.param_state) + 1)]
+    keys = opt._init_group(opt.param_groups[0], 0, [], [], *filled)
+    assert keys == (("buf", 0), ("power", 1), ("extra", 2), ("step", 3))
+    assert filled[0] == [opt.state[p]["buf"] for p in params]
+    torch._dynamo.reset()
+    counter = torch._dynamo.testing.CompileCounter()
+    step = torch.compile(opt.step, backend=counter, fullgraph=True)
+    step()
+    twin.step()
+    for p in params:
+        for t in opt.state[p].values():
+            assert get_static_address_type(t) == "guarded"
+    saved = copy.deepcopy(opt.state_dict())
+    step()
+    twin.step()
+    opt.load_state_dict(saved)  # the state one step back: copied into the same tensors
+    twin.load_state_dict(saved)
+    step()
+    twin.step()
+    assert counter.frame_count == 1
+    params[1].grad = None
+    twin.param_groups[0]["params"][1].grad = None
+    step()
+    twin.step()
+    assert counter.frame_count == 2
+    for a, b in zip(params, twin.param_groups[0]["params"]):
+        torch.testing.assert_close(a, b)
+        torch.testing.assert_close(opt.state[a]["step"], twin.state[b]["step"])
 
 
 def test_unit_interval_check():

@@ -473,19 +473,46 @@ class DeclaredOptimizer(Optimizer):
         ``ValueError``, a group whose hyperparameters now ask for a state entry that
         was not created at construction raises ``RuntimeError``. :meth:`step` calls it;
         a rule that spans every group (and so overrides :meth:`step`) calls it too.
+
+        The lists are filled by :meth:`_init_group`, called as torch's optimizers call
+        theirs, so that a compiled step takes Dynamo's optimizer route (see there).
         """
-        gathered = [
-            (group, *self._gather_group(group, gi)) for gi, group in enumerate(self.param_groups)
-        ]
+        gathered = []
+        for index, group in enumerate(self.param_groups):
+            params: list[Tensor] = []
+            grads: list[Tensor] = []
+            lists: list[list[Any]] = [[] for _ in range(len(self.param_state) + 1)]
+            keys = self._init_group(group, index, params, grads, *lists)
+            gathered.append((group, params, grads, {key: lists[i] for key, i in keys}))
         for _, _, _, state in gathered:
             steps = state.get("step")
             if steps:
                 torch._foreach_add_(steps, 1.0)
         return gathered
 
-    def _gather_group(
-        self, group: dict[str, Any], index: int
-    ) -> tuple[list[Tensor], list[Tensor], dict[str, list[Tensor]]]:
+    def _init_group(
+        self,
+        group: dict[str, Any],
+        index: int,
+        params: list[Tensor],
+        grads: list[Tensor],
+        *state_lists: list[Any],
+    ) -> tuple[tuple[str, int], ...]:
+        """Fill the empty lists ``params`` and ``grads`` with the params of ``group``
+        (``param_groups[index]``) that have a gradient and with their gradients, and
+        ``state_lists`` (one per :attr:`param_state` entry, in its order, then one for
+        ``step``) with their state; return ``(key, i)`` for each state list filled, in
+        the order :meth:`update` receives them (an entry the group does not keep
+        leaves its list empty and is not named).
+
+        The name and calling convention are those of torch's optimizers: under
+        ``torch.compile``, Dynamo runs this method as plain Python instead of tracing it
+        (the bookkeeping costs nothing in the graph), marks the params and the state
+        as static addresses (one identity check each per call instead of a full
+        tensor-metadata check: a step's guards are several times cheaper) and puts the
+        tensors into the traced lists. So it must only read the group, the params'
+        gradients and the state, fill the list arguments and return constants.
+        """
         name = type(self).__name__
         for key, label, check in self._at_step:
             if key in group:
@@ -493,34 +520,44 @@ class DeclaredOptimizer(Optimizer):
                     check(f"{label} (param group {index})", group[key])
                 except ValueError as exc:
                     raise RuntimeError(f"{name}.step(): {exc}") from exc
-        params = [p for p in group["params"] if p.grad is not None]
-        grads: list[Tensor] = [p.grad for p in params]  # type: ignore[misc]
+        for p in group["params"]:
+            if p.grad is not None:
+                params.append(p)
+                grads.append(p.grad)
         for g in grads:
             if g.is_sparse:
                 check_sparse(name, g)
         states = [self.state[p] for p in params]
         first = states[0] if states else {}
         specs = self.state_specs(group)
-        keys = [s.name for s in specs if s.applies is None]
-        for key in keys if states else ():
-            if key not in first:
-                raise RuntimeError(
-                    f"{name}: param group {index} now asks for the state {key!r}, which its "
-                    "params were built without (state is created at construction): set "
-                    "the hyperparameter that needs it when building the optimizer"
-                )
-        lists = [[s[k] for s in states] for k in keys]
+        position = {spec.name: i for i, spec in enumerate(self.param_state)}
+        if states:
+            for spec in specs:
+                if spec.applies is None and spec.name not in first:
+                    raise RuntimeError(
+                        f"{name}: param group {index} now asks for the state {spec.name!r}, "
+                        "which its params were built without (state is created at "
+                        "construction): set the hyperparameter that needs it when building "
+                        "the optimizer"
+                    )
+        keys: list[tuple[str, int]] = []
+        for spec in specs:  # entries every param keeps first, then per-param ones
+            if spec.applies is None:
+                i = position[spec.name]
+                state_lists[i].extend(s[spec.name] for s in states)
+                keys.append((spec.name, i))
         for spec in specs:  # per-param entries: None where a param has none
             if spec.applies is not None:
-                keys.append(spec.name)
-                lists.append([s.get(spec.name) for s in states])
+                i = position[spec.name]
+                state_lists[i].extend(s.get(spec.name) for s in states)
+                keys.append((spec.name, i))
+        step = len(self.param_state)
         if "step" in first:
-            keys.append("step")
-            lists.append([s["step"] for s in states])
+            state_lists[step].extend(s["step"] for s in states)
+            keys.append(("step", step))
         elif not states and self.enable_global_step:
-            keys.append("step")
-            lists.append([])
-        return params, grads, dict(zip(keys, lists))
+            keys.append(("step", step))
+        return tuple(keys)
 
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:  # type: ignore[override]
