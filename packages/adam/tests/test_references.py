@@ -38,6 +38,7 @@ multi-tensor code under test. Each rule also trains a small model.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import pytest
@@ -45,6 +46,7 @@ import torch
 
 import waferopt.core.foreach as core_foreach
 from waferopt.adam import Adam, Adamax, AdamBase, AdamW, Lamb, NAdam, RAdam
+from waferopt.adam.functional import lamb
 
 SHAPES = [(4, 5), (7,), (3, 2, 2), (1,), (6, 3)]
 STEPS = 60
@@ -402,27 +404,45 @@ def close(ours, ref, dtype=torch.float64):
 
 
 # ---------------------------------------------------------------------- Lamb
+class _UnfusedLamb(Lamb):
+    """Lamb on its multi-tensor path (the one compiled steps take), never torch's fused kernel."""
+
+    kernel = staticmethod(functools.partial(lamb, fused=False))
+
+
+@pytest.fixture(params=["default", "multi-tensor"])
+def lamb_cls(request, monkeypatch):
+    """The default eager path (torch's fused kernel for these cases), or the multi-tensor
+    one in tiny pieces (tensors cut and packed, norms summed per tensor)."""
+    if request.param == "default":
+        return Lamb
+    monkeypatch.setattr(core_foreach, "CPU_CHUNK_BYTES", 32)  # 8 float32 elements
+    return _UnfusedLamb
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("adam", [False, True])
 @pytest.mark.parametrize("weight_decay", [0.0, 0.1])
 @pytest.mark.parametrize("lr_kind", ["number", "tensor"])
-def test_lamb_matches_the_paper_reference(weight_decay, adam, dtype, lr_kind):
+def test_lamb_matches_the_paper_reference(weight_decay, adam, dtype, lr_kind, lamb_cls):
     kw = dict(betas=(0.9, 0.99), eps=1e-6)
     lr = torch.tensor(LR) if lr_kind == "tensor" else LR
-    ours = run_ours(lambda ps: Lamb(ps, lr=lr, weight_decay=weight_decay, adam=adam, **kw), dtype)
+    ours = run_ours(
+        lambda ps: lamb_cls(ps, lr=lr, weight_decay=weight_decay, adam=adam, **kw), dtype
+    )
     ref = lamb_reference(
         make(dtype=torch.float64), NO_TWIN_STEPS, LR, kw["betas"], kw["eps"], weight_decay, adam
     )
     close(ours, ref, dtype)
 
 
-def test_lamb_trust_ratio_is_one_for_a_zero_weight_and_clipped_at_ten():
+def test_lamb_trust_ratio_is_one_for_a_zero_weight_and_clipped_at_ten(lamb_cls):
     """φ(‖θ‖)=min(‖θ‖,10): large weights get the clipped norm; a zero tensor gets ratio 1."""
-    ours = run_ours(lambda ps: Lamb(ps, lr=1e-2), zero_first=True, steps=3)
+    ours = run_ours(lambda ps: lamb_cls(ps, lr=1e-2), zero_first=True, steps=3)
     ref = lamb_reference(make(), 3, 1e-2, (0.9, 0.999), 1e-6, 0.0, zero_first=True)
     close(ours, ref)
     big = torch.full((10, 10), 5.0, requires_grad=True)  # ‖θ‖ = 50 > 10
-    opt = Lamb([big], lr=1e-2)
+    opt = lamb_cls([big], lr=1e-2)
     big.grad = torch.ones(10, 10)
     opt.step()
     r = torch.ones(10, 10) * (0.1 / (math.sqrt(0.001) + 1e-6))
@@ -430,9 +450,11 @@ def test_lamb_trust_ratio_is_one_for_a_zero_weight_and_clipped_at_ten():
     torch.testing.assert_close(big.detach(), expected)
 
 
-def test_lamb_multiple_groups():
+def test_lamb_multiple_groups(lamb_cls):
     ps = make()
-    opt = Lamb([{"params": ps[:2]}, {"params": ps[2:], "lr": 5e-3, "weight_decay": 0.2}], lr=2e-2)
+    opt = lamb_cls(
+        [{"params": ps[:2]}, {"params": ps[2:], "lr": 5e-3, "weight_decay": 0.2}], lr=2e-2
+    )
     for step in range(1, NO_TWIN_STEPS + 1):
         for p, g in zip(ps, grads(step)):
             p.grad = g

@@ -498,6 +498,7 @@ def lamb(
     eps: Hyper,
     weight_decay: Hyper = 0.0,
     adam: bool = False,
+    fused: bool | None = None,
 ) -> None:
     r"""One Lamb step (You et al. 2020, as Cerebras and cybertronai/pytorch-lamb).
 
@@ -509,14 +510,40 @@ def lamb(
     No bias correction; norms over whole tensors; ``adam=True`` forces τ = 1. Sharded
     (DTensor) tensors step on their local shards, the norms combined across the shards.
 
-    Two passes over memory (in cache-sized pieces on the CPU): the moments and the norms
-    of θ and r, then the update, which computes r again (the same operations, so the
-    same bits) rather than keeping it: no parameter-sized temporary.
+    Eager steps with number hyperparameters on float32 / float64 tensors take torch's
+    fused Adam kernel (:func:`_fused_lamb_ratio`): one pass computes the moments and r
+    into a scratch list, then the norms, then θ -= η τ r (with ``adam=True``, one pass
+    of torch's fused AdamW). Otherwise two passes over memory (in cache-sized pieces on
+    the CPU): the moments, r (kept) and the norms of θ and r, then the update. Both
+    paths round alike up to a unit in the last place.
+
+    Args:
+        fused: None: torch's fused kernel where it applies (see above); False: never.
     """
     if not params:
         return
     sharded = params
     params, grads, exp_avgs, exp_avg_sqs = D.local_lists([params, grads, exp_avgs, exp_avg_sqs])
+    fused = fused is not False and _fused_lamb_applies(
+        params, grads, lr if adam else 1.0, beta1, beta2, eps, weight_decay
+    )
+    if adam and fused:  # τ = 1: θ(1 - ηλ) - η m / (√v + ε), torch's fused AdamW
+        _fused_adam(
+            params,
+            grads,
+            exp_avgs,
+            exp_avg_sqs,
+            [],
+            1.0,
+            False,
+            lr=F.on_device(lr, params[0].device),
+            beta1=beta1,
+            beta2=beta2,
+            eps=eps,
+            weight_decay=weight_decay,
+            l2=0.0,
+        )
+        return
     lr = _on(lr, params)
     if adam:  # τ = 1: one pass
         coef = _coef(-lr, params)
@@ -524,7 +551,99 @@ def lamb(
             _moments_(m, v, g, beta1, beta2)
             _add_scaled_ratio_(p, m, v, eps, weight_decay, c)
         return
-    # first pass: the moments, r (kept), and the norm of each piece of θ and of r
+    device = params[0].device
+    cdt = C.coefficient_dtype(device)
+    if fused:
+        ratio = _fused_lamb_ratio(
+            params, grads, exp_avgs, exp_avg_sqs, beta1, beta2, eps, weight_decay
+        )
+        norms = torch._foreach_norm([*params, *ratio])
+        squares = torch.stack(norms).to(cdt).square().view(2, len(params))
+    else:
+        ratio, squares = _lamb_ratio_pieces(
+            params, grads, exp_avgs, exp_avg_sqs, beta1, beta2, eps, weight_decay
+        )
+    D.sum_across_shards([*squares[0].unbind(0), *squares[1].unbind(0)], [*sharded, *sharded])
+    weight_norm = squares[0].sqrt().clamp(0.0, 10.0)
+    ratio_norm = squares[1].sqrt()
+    trust = torch.where(
+        (weight_norm > 0) & (ratio_norm > 0), weight_norm / ratio_norm, torch.ones_like(weight_norm)
+    )
+    coef = trust * -lr
+    # second pass: θ -= η τ r
+    if fused:
+        torch._foreach_addcmul_(params, ratio, _coef(coef, params))
+        return
+    for (p, r), (c,) in _runs([params, ratio], [_coef(coef, params)]):
+        F.mul_(r, c)
+        torch._foreach_add_(p, r)
+
+
+def _fused_lamb_applies(params, grads, lr, beta1, beta2, eps, weight_decay) -> bool:  # type: ignore[no-untyped-def]
+    """Whether :func:`lamb` takes torch's fused Adam kernel (see :func:`_fused_adam_applies`;
+    float32 / float64 only, where it rounds as the multi-tensor path does, to the last
+    bit or one unit of it; a number weight decay)."""
+    return (
+        params[0].dtype in (torch.float32, torch.float64)
+        and not isinstance(weight_decay, Tensor)
+        and _fused_adam_applies(None, params, grads, 1.0, lr, beta1, beta2, eps, 0.0, 0.0)
+    )
+
+
+def _fused_lamb_ratio(
+    params: list[Tensor],
+    grads: list[Tensor],
+    exp_avgs: list[Tensor],
+    exp_avg_sqs: list[Tensor],
+    beta1: Hyper,
+    beta2: Hyper,
+    eps: Hyper,
+    weight_decay: float,
+) -> list[Tensor]:
+    """Lamb's moments, and r = m / (√v + ε) + λθ as new tensors, by torch's fused Adam
+    kernel: it steps the "parameters" λθ with learning rate -1 and no bias correction,
+    which adds m / (√v + ε) to them, in one pass that also updates m and v (as every
+    torch Adam flavour rounds them)."""
+    ratio = _scratch_like(params)  # one block, not fresh tensors (see there)
+    if F.is_zero(weight_decay):
+        torch._foreach_zero_(ratio)
+    elif params[0].device.type == "cpu":  # one pass (a foreach op has no out=)
+        for r, p in zip(ratio, params):
+            torch.mul(p, weight_decay, out=r)
+    else:
+        torch._foreach_copy_(ratio, params)
+        torch._foreach_mul_(ratio, weight_decay)
+    _fused_adam(
+        ratio,
+        grads,
+        exp_avgs,
+        exp_avg_sqs,
+        [],
+        1.0,
+        False,
+        lr=-1.0,
+        beta1=beta1,
+        beta2=beta2,
+        eps=eps,
+        weight_decay=0.0,
+        l2=0.0,
+    )
+    return ratio
+
+
+def _lamb_ratio_pieces(
+    params: list[Tensor],
+    grads: list[Tensor],
+    exp_avgs: list[Tensor],
+    exp_avg_sqs: list[Tensor],
+    beta1: Hyper,
+    beta2: Hyper,
+    eps: Hyper,
+    weight_decay: Hyper,
+) -> tuple[list[Tensor], Tensor]:
+    """Lamb's moments and r (kept, in a scratch list) piece by piece while in cache, with
+    the sums of squares of each whole θ and r (rows 0 and 1 of the returned tensor, in
+    the coefficient dtype): the multi-tensor path of :func:`lamb`."""
     device = params[0].device
     tags = list(torch.empty(len(params), dtype=params[0].dtype, device=device).unbind(0))
     ratio = _scratch_like(params)
@@ -539,22 +658,11 @@ def lamb(
         owner += [t.storage_offset() for t in tag] if tag is not None else []
     cdt = C.coefficient_dtype(device)
     pieces = torch.stack([torch.stack(norms_p), torch.stack(norms_r)]).to(cdt).square()
-    if owner:  # sums of squares of each whole tensor
-        squares = torch.zeros(2, len(params), dtype=cdt, device=device)
-        squares.index_add_(1, torch.tensor(owner, device=device), pieces)
-    else:
-        squares = pieces
-    D.sum_across_shards([*squares[0].unbind(0), *squares[1].unbind(0)], [*sharded, *sharded])
-    weight_norm = squares[0].sqrt().clamp(0.0, 10.0)
-    ratio_norm = squares[1].sqrt()
-    trust = torch.where(
-        (weight_norm > 0) & (ratio_norm > 0), weight_norm / ratio_norm, torch.ones_like(weight_norm)
-    )
-    coef = trust * -lr
-    # second pass: θ -= η τ r
-    for (p, r), (c,) in _runs([params, ratio], [_coef(coef, params)]):
-        F.mul_(r, c)
-        torch._foreach_add_(p, r)
+    if not owner:
+        return ratio, pieces
+    squares = torch.zeros(2, len(params), dtype=cdt, device=device)
+    squares.index_add_(1, torch.tensor(owner, device=device), pieces)
+    return ratio, squares
 
 
 def _scratch_like(params: list[Tensor]) -> list[Tensor]:
