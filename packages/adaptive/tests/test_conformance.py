@@ -74,7 +74,7 @@ TestConformance = conformance_tests(
                 ErrorInput({"lr": 0.01, "weight_decay": -1.0}, match="weight_decay"),
                 ErrorInput({"lr": 0.01, "enable_global_step": False}, match="enable_global_step"),
             ],
-            compile_configs=(1,),
+            compile_configs=(0, 1),  # with and without the parameter-scale norm
         ),
         OptimizerInfo(
             RMSprop,

@@ -72,6 +72,17 @@ def test_sum_across_shards_leaves_plain_tensors_and_checks_lengths() -> None:
 
 
 @pytest.mark.compile
+def test_compiled_norms_are_the_norms() -> None:
+    """Compiled, the norms are one vector norm per tensor (which inductor fuses into the
+    loop computing the operand): the same norms, to rounding, of plain and computed tensors."""
+    ts = [t.double() for t in tensors()]
+    torch._dynamo.reset()
+    compiled = torch.compile(lambda xs: D.norms([x * 2.0 for x in xs], xs), fullgraph=True)
+    for got, t in zip(compiled(ts), ts):
+        torch.testing.assert_close(got, (t * 2.0).norm(), rtol=1e-12, atol=0)
+
+
+@pytest.mark.compile
 def test_compiled_mean_over_rows_sums_blocks_of_rows_first() -> None:
     """Compiled, a mean over the second-to-last dimension sums blocks of rows first (see
     distributed._mean); it is the same mean (to rounding), and other means are torch's."""

@@ -202,7 +202,12 @@ def norms(tensors: Sequence[Tensor], like: Sequence[Tensor] | None = None) -> li
         _check_like(tensors, like)
     if not tensors:
         return []
-    local_norms = list(torch._foreach_norm(list(tensors)))
+    if torch.compiler.is_compiling():
+        # one norm per tensor, which inductor fuses into the loop that computes its
+        # operand; the foreach norm is an opaque call that needs the operand in memory
+        local_norms = [torch.linalg.vector_norm(t) for t in tensors]
+    else:
+        local_norms = list(torch._foreach_norm(list(tensors)))
     if like is None or not has_dtensor(like):
         return local_norms
     values = list(torch._foreach_mul(local_norms, local_norms))
