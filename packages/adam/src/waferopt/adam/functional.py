@@ -598,7 +598,7 @@ def _fused_lamb_ratio(
     beta1: Hyper,
     beta2: Hyper,
     eps: Hyper,
-    weight_decay: float,
+    weight_decay: Hyper,
 ) -> list[Tensor]:
     """Lamb's moments, and r = m / (√v + ε) + λθ as new tensors, by torch's fused Adam
     kernel: it steps the "parameters" λθ with learning rate -1 and no bias correction,
