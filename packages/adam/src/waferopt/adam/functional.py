@@ -653,8 +653,8 @@ def _lamb_ratio_pieces(
     for p, g, m, v, r, tag in _pieces([params, grads, exp_avgs, exp_avg_sqs, ratio, tags]):
         _moments_(m, v, g, beta1, beta2)
         _lamb_ratio_into(r, p, m, v, eps, weight_decay)
-        norms_p += torch._foreach_norm(p)
-        norms_r += torch._foreach_norm(r)
+        norms_p += D.norms(p)
+        norms_r += D.norms(r)
         owner += [t.storage_offset() for t in tag] if tag is not None else []
     cdt = C.coefficient_dtype(device)
     pieces = torch.stack([torch.stack(norms_p), torch.stack(norms_r)]).to(cdt).square()
