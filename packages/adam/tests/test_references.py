@@ -450,6 +450,30 @@ def test_lamb_trust_ratio_is_one_for_a_zero_weight_and_clipped_at_ten(lamb_cls):
     torch.testing.assert_close(big.detach(), expected)
 
 
+@pytest.mark.parametrize("adam", [False, True])
+def test_lamb_default_path_follows_the_multi_tensor_path_for_strided_params(adam):
+    """Transposed and sliced parameters (gradients laid out as autograd lays them out)
+    step as the multi-tensor path steps them: the fused kernel walks memory, so it is
+    not taken for them."""
+    base = torch.randn(6, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    runs = []
+    for cls in (Lamb, _UnfusedLamb):
+        big = base.clone()
+        ps = [x.requires_grad_() for x in (big.t(), big[:, ::2], big[0].clone())]
+        assert not ps[0].is_contiguous() and not ps[1].is_contiguous()
+        opt = cls(ps, lr=1e-2, weight_decay=0.1, adam=adam)
+        for step in range(1, 6):
+            gen = torch.Generator().manual_seed(step)
+            for p in ps:
+                p.grad = torch.empty_like(p).copy_(
+                    torch.randn(p.shape, dtype=p.dtype, generator=gen)
+                )
+            opt.step()
+        runs.append([p.detach().clone() for p in ps])
+    for a, b in zip(*runs):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-14)
+
+
 def test_lamb_multiple_groups(lamb_cls):
     ps = make()
     opt = lamb_cls(

@@ -525,7 +525,7 @@ def lamb(
     sharded = params
     params, grads, exp_avgs, exp_avg_sqs = D.local_lists([params, grads, exp_avgs, exp_avg_sqs])
     fused = fused is not False and _fused_lamb_applies(
-        params, grads, lr if adam else 1.0, beta1, beta2, eps, weight_decay
+        params, grads, exp_avgs, exp_avg_sqs, lr if adam else 1.0, beta1, beta2, eps, weight_decay
     )
     if adam and fused:  # τ = 1: θ(1 - ηλ) - η m / (√v + ε), torch's fused AdamW
         _fused_adam(
@@ -579,14 +579,18 @@ def lamb(
         torch._foreach_add_(p, r)
 
 
-def _fused_lamb_applies(params, grads, lr, beta1, beta2, eps, weight_decay) -> bool:  # type: ignore[no-untyped-def]
+def _fused_lamb_applies(  # type: ignore[no-untyped-def]
+    params, grads, exp_avgs, exp_avg_sqs, lr, beta1, beta2, eps, weight_decay
+) -> bool:
     """Whether :func:`lamb` takes torch's fused Adam kernel (see :func:`_fused_adam_applies`;
     float32 / float64 only, where it rounds as the multi-tensor path does, to the last
-    bit or one unit of it; a number weight decay)."""
+    bit or one unit of it; a number weight decay; contiguous tensors: the kernel walks
+    its operands' memory in step, and the scratch list it writes r into is contiguous)."""
     return (
         params[0].dtype in (torch.float32, torch.float64)
         and not isinstance(weight_decay, Tensor)
         and _fused_adam_applies(None, params, grads, 1.0, lr, beta1, beta2, eps, 0.0, 0.0)
+        and all(t.is_contiguous() for ts in (params, grads, exp_avgs, exp_avg_sqs) for t in ts)
     )
 
 
