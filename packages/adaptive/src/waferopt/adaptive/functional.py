@@ -363,19 +363,23 @@ def _adafactor_run(
     row_means = dict(zip(factored, means[: len(factored)]))
     col_means = dict(zip(factored, means[len(factored) :]))
     updates: list[Tensor] = []
+    eager = not torch.compiler.is_compiling()
     for i, p in enumerate(params):
         row, col, v = rows[i], cols[i], sqs[i]
+        # eager, the update is written over g² (read for the last time just before): no
+        # fresh parameter-sized buffer; compiled, inductor decides what is stored
+        out = sq[i] if eager else None
         if row is not None and col is not None:
             row.mul_(beta2[i]).addcmul_(row_means[i].squeeze(-1), one_minus_beta2[i])
             col.mul_(beta2[i]).addcmul_(col_means[i].squeeze(-2), one_minus_beta2[i])
             # the factors once, not in the update's inner loop (see coefficients.once)
             r_factor = C.once(row.div(row.mean(dim=-1, keepdim=True)).rsqrt_().unsqueeze(-1))
             c_factor = C.once(col.unsqueeze(-2).rsqrt())
-            update = D.local_part(r_factor, sharded[i]) * D.local_part(c_factor, sharded[i])
-            update.mul_(grads[i])
+            r_part, c_part = D.local_part(r_factor, sharded[i]), D.local_part(c_factor, sharded[i])
+            update = torch.mul(r_part, c_part, out=out).mul_(grads[i])
         elif v is not None:
             v.mul_(beta2[i]).addcmul_(sq[i], one_minus_beta2[i])
-            update = v.rsqrt().mul_(grads[i])
+            update = torch.rsqrt(v, out=out).mul_(grads[i])
         else:
             raise RuntimeError(
                 f"adafactor: parameter {i} (shape {tuple(p.shape)}) has no second-moment "
