@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 import torch
@@ -33,6 +34,7 @@ __all__ = ["adam", "adamax", "lamb", "nadam", "radam", "steps_from_powers"]
 
 _FUSED_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 _FUSED_DEVICES = ("cpu", "cuda", "xpu", "mps")
+_DTYPE, _DEVICE = attrgetter("dtype"), attrgetter("device")
 
 
 # ---------------------------------------------------------------------- shared pieces
@@ -58,22 +60,24 @@ def steps_from_powers(pairs: Sequence[tuple[Sequence[Tensor] | None, Any]]) -> T
     return torch.where(torch.isfinite(t), t, math.inf)
 
 
-def _write_powers(powers: Sequence[Tensor], beta: Any, t_next: C.Coef) -> None:
-    """Write β^(t+1) into the power states, in closed form (so that t stays recoverable)."""
-    value = C.pow_(beta, t_next)
-    if isinstance(value, Tensor):
-        src = C.per_tensor(value, like=powers[0])
-        if isinstance(src, Tensor):  # one value (a 0-d tensor beta) for every tensor
-            src = [src] * len(powers)
-        torch._foreach_copy_(list(powers), src)
-    elif torch.compiler.is_compiling():
-        torch._foreach_mul_(list(powers), 0.0)
-        torch._foreach_add_(list(powers), value)
-    else:
-        # eager: one fill per 0-d state; a CPU foreach op over 0-d tensors is a loop of
-        # per-tensor ops with a scalar wrapped each time, several times slower than this
-        for power in powers:
-            power.fill_(value)
+def _write_powers(t_next: C.Coef, *pairs: tuple[Sequence[Tensor], Any]) -> None:
+    """Write β^(t+1) into each pair's power states ``(powers, β)``, in closed form (so
+    that t stays recoverable)."""
+    values = [(powers, C.pow_(beta, t_next)) for powers, beta in pairs]
+    if not any(isinstance(v, Tensor) for _, v in values) and not torch.compiler.is_compiling():
+        C.write_(*values)  # type: ignore[arg-type]  # eager: one foreach copy for all
+        return
+    for powers, value in values:
+        if isinstance(value, Tensor):
+            src = C.per_tensor(value, like=powers[0])
+            if isinstance(src, Tensor):  # one value (a 0-d tensor beta) for every tensor
+                src = [src] * len(powers)
+            torch._foreach_copy_(list(powers), src)
+        elif torch.compiler.is_compiling():
+            torch._foreach_mul_(list(powers), 0.0)
+            torch._foreach_add_(list(powers), value)
+        else:
+            C.write_((powers, value))
 
 
 def _step_number(
@@ -265,8 +269,7 @@ def adam(
                 F.mul_(p, decay)
             torch._foreach_addcdiv_(p, torch._foreach_mul(m, c), denom)
     if correct:
-        _write_powers(beta1_powers, beta1, t + 1)  # type: ignore[arg-type]
-        _write_powers(beta2_powers, beta2, t + 1)  # type: ignore[arg-type]
+        _write_powers(t + 1, (beta1_powers, beta1), (beta2_powers, beta2))  # type: ignore[arg-type]
 
 
 def _fused_adam_applies(fused, params, grads, t, lr, beta1, beta2, eps, wd, l2) -> bool:  # type: ignore[no-untyped-def]
@@ -279,7 +282,8 @@ def _fused_adam_applies(fused, params, grads, t, lr, beta1, beta2, eps, wd, l2) 
         return False
     if isinstance(lr, Tensor) and (lr.dim() != 0 or lr.device != p.device):
         return False
-    return all(g.dtype == p.dtype and g.device == p.device for g in grads)
+    # (C-level iteration: this runs in every eager step)
+    return set(map(_DTYPE, grads)) == {p.dtype} and set(map(_DEVICE, grads)) == {p.device}
 
 
 def _fused_adam(
@@ -365,7 +369,7 @@ def adamax(
         torch._foreach_add_(norm, eps)
         torch._foreach_maximum_(u, norm)
         F.addcdiv_(p, m, u, c)
-    _write_powers(beta1_powers, beta1, t + 1)
+    _write_powers(t + 1, (beta1_powers, beta1))
 
 
 # ---------------------------------------------------------------------- NAdam

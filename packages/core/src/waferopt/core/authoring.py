@@ -39,8 +39,8 @@ from torch import Tensor
 
 from . import coefficients
 from .coefficients import coefficient_dtype
-from .distributed import local_lists
-from .foreach import group_by_device_and_dtype, run_closure
+from .distributed import any_dtensor, local_lists
+from .foreach import add_one_, group_by_device_and_dtype, one_run, run_closure
 from .optimizer import Optimizer
 from .scheduler import parse_group_key
 from .validation import check_params_not_empty, check_sparse
@@ -361,6 +361,9 @@ class DeclaredOptimizer(Optimizer):
         return None if step is None else round(float(step))
 
     def _sync_host_steps(self) -> None:
+        # (called wherever the state may have changed: also forgets which groups'
+        # lists passed torch's device checks, see _runs)
+        self._checked: dict[int, Any] = {}
         if not self.host_step:
             return
         counts: dict[int, int] = {}
@@ -404,7 +407,7 @@ class DeclaredOptimizer(Optimizer):
         self._host = HostSteps()
         self._sync_host_steps()
 
-    _not_pickled = (*Optimizer._not_pickled, "_host")
+    _not_pickled = (*Optimizer._not_pickled, "_host", "_checked")
 
     # ------------------------------------------------------------------ step
     def kernel_arguments(self, group: Mapping[str, Any]) -> dict[str, Any]:
@@ -487,7 +490,7 @@ class DeclaredOptimizer(Optimizer):
         for _, _, _, state in gathered:
             steps = state.get("step")
             if steps:
-                torch._foreach_add_(steps, 1.0)
+                add_one_(steps)
         return gathered
 
     def _init_group(
@@ -570,26 +573,53 @@ class DeclaredOptimizer(Optimizer):
             The closure's loss, or None.
         """
         loss = run_closure(closure)
-        host = self.host_step and self._host.usable()
-        for group, params, grads, state in self.gather():
-            if not params and not self.whole_group:
-                continue
+        host = self._host if self.host_step and self._host.usable() else None
+        for index, (group, params, grads, state) in enumerate(self.gather()):
             if self.whole_group:
                 self.update(group, params, grads, state)
                 continue
+            if not params:
+                continue
             keys = list(state)
-            for run in group_by_device_and_dtype([params, grads, *state.values()], local=False):
-                step = self._host.next_step(run[0]) if self.host_step and host else None
-                if self.elementwise:  # DTensors (FSDP2): step on the local shards
+            runs, plain = self._runs(index, [params, grads, *state.values()])
+            for run in runs:
+                run_params = run[0]
+                step = host.next_step(run_params) if host is not None else None
+                if self.elementwise and not plain:  # DTensors (FSDP2): the local shards
                     run = local_lists(run)
                 tensors = dict(zip(keys, run[2:]))
                 if self.host_step:
                     self.call_kernel(group, run[0], run[1], tensors, step)
                 else:
                     self.update(group, run[0], run[1], tensors)
-            if host:
-                self._host.advance(params)
+                if host is not None:
+                    host.advance(run_params, step)
         return loss
+
+    def _runs(self, index: int, lists: list[list[Any]]) -> tuple[list[list[list[Any]]], bool]:
+        """The runs of one device and dtype of group ``index``'s lists (params, grads,
+        state), and whether they hold no DTensor.
+
+        torch's grouping checks every tensor of every list (each state tensor on its
+        param's device). Once a group's lists have passed as one plain run, later eager
+        steps check only what can change without the optimizer knowing: the params'
+        device and dtype (``module.to()`` moves them in place) and the gradients'
+        classes, a C call over the params instead of over every list, until the state
+        changes through the optimizer (:meth:`load_state_dict`, :meth:`visit_state`,
+        :meth:`add_param_group`, unpickling), which forgets what was checked.
+        """
+        if torch.compiler.is_compiling():
+            return group_by_device_and_dtype(lists, local=False), False
+        params = lists[0]
+        keys = list(torch._C._group_tensors_by_device_and_dtype([params], False))
+        one = len(keys) == 1
+        if one and self._checked.get(index) == keys[0] and not any_dtensor(lists[:2]):
+            return [one_run(lists)], True
+        runs = group_by_device_and_dtype(lists, local=False)
+        plain = not any_dtensor(lists)
+        if one and plain:
+            self._checked[index] = keys[0]
+        return runs, plain
 
 
 class HostSteps:
@@ -616,17 +646,18 @@ class HostSteps:
 
     def next_step(self, params: list[Tensor]) -> int | None:
         """This step's number for ``params`` if they all share it, else None."""
-        counts = self.counts
-        first = counts.get(id(params[0]))
-        if first is None:
+        counts = set(map(self.counts.get, map(id, params)))  # (no Python call per param)
+        if len(counts) != 1:
             return None
-        for p in params:
-            if counts.get(id(p)) != first:
-                return None
-        return first + 1
+        (first,) = counts
+        return None if first is None else first + 1
 
-    def advance(self, params: list[Tensor]) -> None:
+    def advance(self, params: list[Tensor], step: int | None = None) -> None:
+        """Count a step of ``params``; ``step``: the number :meth:`next_step` gave them."""
         counts = self.counts
+        if step is not None:
+            counts.update(dict.fromkeys(map(id, params), step))
+            return
         for p in params:
             n = counts.get(id(p))
             if n is not None:

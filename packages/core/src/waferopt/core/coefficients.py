@@ -16,6 +16,8 @@ import math
 import struct
 import weakref
 from collections.abc import Sequence
+from itertools import chain
+from operator import attrgetter
 from typing import Any
 
 import torch
@@ -36,6 +38,7 @@ __all__ = [
     "sqrt",
     "step_numbers",
     "where",
+    "write_",
 ]
 
 Coef = float | Tensor
@@ -147,6 +150,8 @@ def _(x: Tensor) -> Tensor:
     return torch.empty_like(x)
 
 
+_DTYPE = attrgetter("dtype")
+
 # ---------------------------------------------------------------------- host mirror
 # Host copies of 0-d float32 state (NAdam's product of the μ_t), so that an eager step
 # whose step number is known on the host can compute its coefficients as Python floats
@@ -185,7 +190,11 @@ def remember(tensors: Sequence[Tensor], values: Sequence[float] | float) -> None
         except RuntimeError:  # an inference tensor keeps no version: not mirrored
             continue
         key = id(t)
-        ref = weakref.ref(t, functools.partial(_forget, key))
+        entry = _MIRROR.get(key)
+        if entry is not None and entry[0]() is t:
+            ref = entry[0]  # (the same tensor: its weak reference is kept)
+        else:
+            ref = weakref.ref(t, functools.partial(_forget, key))
         _MIRROR[key] = (ref, version, float(v))
 
 
@@ -211,9 +220,35 @@ def mirrored(tensors: Sequence[Tensor]) -> float | None:
     return value
 
 
+def write_(*fills: tuple[Sequence[Tensor], float]) -> None:
+    """For each ``(tensors, value)``, write ``value`` into every 0-d state tensor of
+    ``tensors``, as ``fill_`` would.
+
+    Eager, with every tensor of one dtype, all are written by one
+    ``torch._foreach_copy_`` from a 0-d tensor per value (a ``fill_`` per tensor costs
+    about twice as much in Python calls; a foreach op with a number operand wraps it in
+    a tensor for each tensor, several times slower still); else by a fill each.
+    """
+    fills = tuple((ts, v) for ts, v in fills if ts)
+    if not fills:
+        return
+    first = fills[0][0][0]
+    if torch.compiler.is_compiling() or set(
+        map(_DTYPE, chain.from_iterable(ts for ts, _ in fills))
+    ) != {first.dtype}:
+        for ts, v in fills:
+            for t in ts:
+                t.fill_(v)
+        return
+    dst: list[Tensor] = []
+    src: list[Tensor] = []
+    for ts, v in fills:
+        dst += ts
+        src += [torch.full((), v, dtype=first.dtype, device=first.device)] * len(ts)
+    torch._foreach_copy_(dst, src)
+
+
 def fill_(tensors: Sequence[Tensor], value: float) -> None:
-    """Write ``value`` into each 0-d state tensor (one ``fill_`` each: a CPU foreach op
-    over 0-d tensors loops with a wrapped scalar, several times slower) and remember it."""
-    for t in tensors:
-        t.fill_(value)
+    """Write ``value`` into each 0-d state tensor (see :func:`write_`) and remember it."""
+    write_((tensors, value))
     remember(tensors, value)

@@ -31,12 +31,14 @@ parameter is rejected with a ``ValueError``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
 import torch
 from torch import Tensor
 
 __all__ = [
+    "any_dtensor",
     "full_tensor",
     "has_dtensor",
     "is_dtensor",
@@ -67,6 +69,19 @@ def has_dtensor(tensors: Sequence[Any]) -> bool:
     return DTensor is not None and any(isinstance(t, DTensor) for t in tensors)
 
 
+def any_dtensor(tensorlists: Sequence[Sequence[Any]]) -> bool:
+    """Whether any of the tensor lists holds a DTensor (None entries allowed).
+
+    (Runs on every step: eager, the classes of all the tensors are collected by C-level
+    iteration and only those few are tested, no Python call per tensor.)
+    """
+    if DTensor is None:
+        return False
+    if torch.compiler.is_compiling():
+        return any(isinstance(t, DTensor) for lst in tensorlists for t in lst)
+    return any(issubclass(c, DTensor) for c in set(map(type, chain.from_iterable(tensorlists))))
+
+
 def local(t: Tensor) -> Tensor:
     """The local shard of a DTensor (shares its storage: in-place updates reach it);
     any other tensor unchanged."""
@@ -78,12 +93,11 @@ def local(t: Tensor) -> Tensor:
 def local_lists(tensorlists: Sequence[Sequence[Tensor]]) -> list[list[Tensor]]:
     """Parallel tensor lists with every DTensor replaced by its local shard.
 
-    Returns the lists themselves (as lists) when none holds a DTensor, so the
-    single-process step pays one ``isinstance`` per tensor. (Runs on every step:
-    written as flat comprehensions, no call per tensor but ``to_local``.)
+    Returns the lists themselves (as lists) when none holds a DTensor (see
+    :func:`any_dtensor`).
     """
     dtensor = DTensor
-    if dtensor is None or not any(isinstance(t, dtensor) for lst in tensorlists for t in lst):
+    if dtensor is None or not any_dtensor(tensorlists):
         return [lst if isinstance(lst, list) else list(lst) for lst in tensorlists]
     if torch.compiler.is_compiling() or torch.is_grad_enabled():
         return [

@@ -20,6 +20,7 @@ from .validation import check_sparse
 __all__ = [
     "Hyper",
     "TensorList",
+    "add_one_",
     "add_scaled_",
     "addcdiv_",
     "addcmul_",
@@ -33,6 +34,7 @@ __all__ = [
     "lerp_",
     "mul_",
     "on_device",
+    "one_run",
     "run_closure",
     "runs",
 ]
@@ -72,6 +74,37 @@ def collect(
     return params, grads, [[s[key] for s in states] for key in keys]
 
 
+class _Run(list):  # type: ignore[type-arg]
+    """A list of one run that :func:`group_by_device_and_dtype` returned (eager only):
+    the lists of one run share a ``token``, so that grouping them again (a kernel
+    called on a run that core already split) costs a look at the tokens."""
+
+    __slots__ = ("token",)
+
+    def __init__(self, items: Iterable[Any], token: object) -> None:
+        super().__init__(items)
+        self.token = token
+
+
+def one_run(tensorlists: list[list[Any]]) -> list[list[Any]]:
+    """The lists as the one run :func:`group_by_device_and_dtype` would return for them,
+    for a caller that knows they are one device and dtype (it checks nothing)."""
+    if torch.compiler.is_compiling():
+        return [list(lst) for lst in tensorlists]
+    token = object()
+    return [_Run(lst, token) for lst in tensorlists]
+
+
+def _one_run(tensorlists: list[list[Tensor]]) -> bool:
+    """Whether the lists are (parts of) one run :func:`group_by_device_and_dtype`
+    returned, unchanged in length: then they are one device and dtype, aligned."""
+    first = tensorlists[0] if tensorlists else None
+    if type(first) is not _Run:
+        return False
+    token, n = first.token, len(first)
+    return all(type(lst) is _Run and lst.token is token and len(lst) == n for lst in tensorlists)
+
+
 def group_by_device_and_dtype(
     tensorlists: list[list[Tensor]], *, local: bool = True
 ) -> list[list[list[Tensor]]]:
@@ -84,11 +117,31 @@ def group_by_device_and_dtype(
     rule that reads whole tensors (norms, row or column means) passes
     ``local=False`` and combines its partial results across the shards with that
     module's helpers.
+
+    The runs are new lists. Lists of one run passed back unchanged (a kernel given a
+    run that the optimizer's step already split) are one run again, at no cost.
     """
+    if _one_run(tensorlists):
+        return [local_lists(tensorlists) if local else list(tensorlists)]
     if local:
         tensorlists = local_lists(tensorlists)
     grouped = torch.optim.Optimizer._group_tensors_by_device_and_dtype(tensorlists)  # type: ignore[arg-type, misc]
-    return [list(lists) for lists, _ in grouped.values()]  # type: ignore[misc, arg-type]
+    return [one_run(lists) for lists, _ in grouped.values()]  # type: ignore[arg-type]
+
+
+def add_one_(tensors: list[Tensor]) -> None:
+    """``t += 1`` for every tensor (the step counters, 0-d).
+
+    Eager on the CPU the 1 is passed as a 0-d tensor: torch's CPU loop over 0-d tensors
+    wraps a Python number in a new tensor for each of them, about four times slower
+    (torch's own optimizers do the same).
+    """
+    if not tensors:
+        return
+    if not torch.compiler.is_compiling() and tensors[0].device.type == "cpu":
+        torch._foreach_add_(tensors, torch.ones((), dtype=tensors[0].dtype), alpha=1.0)
+    else:
+        torch._foreach_add_(tensors, 1.0)
 
 
 def on_device(value: Hyper, device: torch.device) -> Hyper:
