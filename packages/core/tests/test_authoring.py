@@ -508,3 +508,64 @@ def test_an_at_step_check_runs_in_every_step_before_anything_changes():
     assert all(torch.equal(p.detach(), b) for p, b in zip(params, before))
     with pytest.raises(ValueError, match="mode"):
         StepChecked(make(n=1), mode=-1.0)
+
+
+def test_a_group_checked_once_is_checked_again_when_its_params_or_state_change():
+    """Eager steps check a group's lists with torch's grouping once, then only the
+    params' device and dtype, until the state changes through the optimizer."""
+    params = make(n=3)
+    opt = HeavyBall(params)
+    for p in params:
+        p.grad = torch.ones_like(p)
+    opt.step()
+    opt.step()
+    assert [c[:2] for c in opt.calls] == [(torch.float32, 3)] * 2
+    # state moved elsewhere through the optimizer: torch's device check runs again
+    opt.visit_state(lambda t: t.to("meta"))
+    with pytest.raises(RuntimeError, match="same index must be on the same device"):
+        opt.step()
+    # a state tensor replaced directly: checked again too
+    params = make(n=3)
+    opt = HeavyBall(params)
+    for p in params:
+        p.grad = torch.ones_like(p)
+    opt.step()
+    opt.step()
+    opt.state[params[1]]["buf"] = torch.zeros(4, 3, device="meta")
+    with pytest.raises(RuntimeError, match="same index must be on the same device"):
+        opt.step()
+    # a param converted in place (as module.to() does): split by dtype again
+    params = make(n=3)
+    opt = HeavyBall(params)
+    for p in params:
+        p.grad = torch.ones_like(p)
+    opt.step()
+    with torch.no_grad():
+        params[2].data = params[2].data.double()
+    params[2].grad = torch.ones_like(params[2])
+    opt.calls.clear()
+    opt.step()
+    assert sorted((str(c[0]), c[1]) for c in opt.calls) == [
+        ("torch.float32", 2),
+        ("torch.float64", 1),
+    ]
+
+
+def test_a_changed_state_is_seen_after_a_load_or_an_added_group():
+    params, more = make(n=2), make(n=1)
+    opt = HeavyBall(params)
+    for p in [*params, *more]:
+        p.grad = torch.ones_like(p)
+    opt.step()
+    opt.add_param_group({"params": more})
+    opt.calls.clear()
+    opt.step()
+    assert [c[:2] for c in opt.calls] == [(torch.float32, 2), (torch.float32, 1)]
+    fresh = HeavyBall(make(n=2))
+    fresh.add_param_group({"params": make(n=1)})
+    fresh.load_state_dict(opt.state_dict())
+    for g in fresh.param_groups:
+        for p in g["params"]:
+            p.grad = torch.ones_like(p)
+    fresh.step()
+    assert fresh.state[fresh.param_groups[1]["params"][0]]["power"].item() == 0.5**3

@@ -57,3 +57,30 @@ def test_once_is_the_tensor_eagerly_and_a_copy_of_it_compiled() -> None:
     torch._dynamo.reset()
     got = torch.compile(lambda t: C.once(t.rsqrt()) * 2, backend="eager", fullgraph=True)(x.abs())
     torch.testing.assert_close(got, x.abs().rsqrt() * 2)
+
+
+def test_write_writes_what_fill_writes_bit_for_bit() -> None:
+    gen = torch.Generator().manual_seed(0)
+    values = [0.9**k for k in range(1, 200, 7)] + [1e-45, 3e-39, 3.4e38, -0.0, math.inf]
+    values += torch.rand(50, generator=gen, dtype=torch.float64).tolist()
+    for dtype in (torch.float32, torch.float64):
+        ts = [torch.zeros((), dtype=dtype) for _ in values]
+        expected = [torch.zeros((), dtype=dtype).fill_(v) for v in values]
+        half = len(values) // 2
+        C.write_(*[([t], v) for t, v in zip(ts[:half], values[:half])], (ts[half:], 0.0))
+        C.write_(*[([t], v) for t, v in zip(ts[half:], values[half:])])
+        assert all(torch.equal(t, e) for t, e in zip(ts, expected))
+    mixed = [torch.zeros(()), torch.zeros((), dtype=torch.float64)]
+    C.write_((mixed, 0.1))  # one value in two dtypes: each rounded as its fill_ rounds it
+    assert mixed[0].item() == C.float32(0.1) and mixed[1].item() == 0.1
+    C.write_(([], 1.0))
+
+
+def test_fill_remembers_the_value_written() -> None:
+    ts = [torch.zeros(()) for _ in range(3)]
+    C.fill_(ts, 0.3)
+    assert C.mirrored(ts) == C.float32(0.3)
+    C.fill_(ts, 0.7)  # written again: the same tensors, the new value
+    assert C.mirrored(ts) == C.float32(0.7)
+    ts[0].add_(1.0)
+    assert C.mirrored(ts) is None

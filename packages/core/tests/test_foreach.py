@@ -74,3 +74,32 @@ def test_chunks_without_split_keeps_large_tensors_whole() -> None:
     pieces = list(F.chunks([a], 6, split=False))
     assert [[t.numel() for t in piece[0]] for piece in pieces] == [[10], [2]]
     assert pieces[0][0][0] is a[0]
+
+
+def test_runs_passed_back_unchanged_are_one_run_without_a_new_split() -> None:
+    a = [torch.zeros(2), torch.zeros(2, dtype=torch.float64), torch.zeros(3)]
+    b = [torch.ones_like(t) for t in a]
+    runs = F.group_by_device_and_dtype([a, b])
+    assert sorted(len(r[0]) for r in runs) == [1, 2]
+    for run in runs:
+        assert F._one_run(run) and F._one_run(run[1:])  # a part of a run is one too
+        again = F.group_by_device_and_dtype(run)
+        assert len(again) == 1
+        assert [[id(t) for t in lst] for lst in again[0]] == [[id(t) for t in lst] for lst in run]
+    f32 = next(r for r in runs if r[0][0].dtype == torch.float32)
+    f64 = next(r for r in runs if r[0][0].dtype == torch.float64)
+    assert not F._one_run([f32[0], f64[1]])  # lists of two runs
+    assert not F._one_run([list(f32[0]), f32[1]])  # a plain list
+    grown = F.group_by_device_and_dtype([a, b])[0]
+    grown[0].append(torch.zeros(1))
+    assert not F._one_run(grown)  # a changed length
+    assert F.one_run([a, b]) == [a, b] and F._one_run(F.one_run([a, b]))
+
+
+def test_add_one_adds_exactly_one() -> None:
+    steps = [torch.tensor(float(v)) for v in (0.0, 7.0, 2.0**24 - 1.0)]
+    steps.append(torch.tensor(3.0, dtype=torch.float64))
+    F.add_one_(steps)
+    assert [s.item() for s in steps] == [1.0, 8.0, 2.0**24, 4.0]
+    assert [s.dtype for s in steps[:3]] == [torch.float32] * 3
+    F.add_one_([])

@@ -30,6 +30,7 @@ under ``torch.compile(fullgraph=True)``.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -602,24 +603,38 @@ class DeclaredOptimizer(Optimizer):
 
         torch's grouping checks every tensor of every list (each state tensor on its
         param's device). Once a group's lists have passed as one plain run, later eager
-        steps check only what can change without the optimizer knowing: the params'
-        device and dtype (``module.to()`` moves them in place) and the gradients'
-        classes, a C call over the params instead of over every list, until the state
-        changes through the optimizer (:meth:`load_state_dict`, :meth:`visit_state`,
-        :meth:`add_param_group`, unpickling), which forgets what was checked.
+        steps with the very same state tensors check only what can change in place:
+        the params' device and dtype (``module.to()`` converts them in place) and the
+        gradients' classes, with one C call over the params instead of over every
+        list. (What was checked is forgotten when the state changes through the
+        optimizer: :meth:`load_state_dict`, :meth:`visit_state`,
+        :meth:`add_param_group`, unpickling.)
         """
         if torch.compiler.is_compiling():
             return group_by_device_and_dtype(lists, local=False), False
-        params = lists[0]
-        keys = list(torch._C._group_tensors_by_device_and_dtype([params], False))
+        keys = list(torch._C._group_tensors_by_device_and_dtype([lists[0]], False))
         one = len(keys) == 1
-        if one and self._checked.get(index) == keys[0] and not any_dtensor(lists[:2]):
+        checked = self._checked.get(index)
+        if (
+            one
+            and checked is not None
+            and checked[0] == keys[0]
+            and _same_tensors(checked[1], lists[2:])
+            and not any_dtensor(lists[:2])
+        ):
             return [one_run(lists)], True
         runs = group_by_device_and_dtype(lists, local=False)
         plain = not any_dtensor(lists)
         if one and plain:
-            self._checked[index] = keys[0]
+            self._checked[index] = (keys[0], [list(lst) for lst in lists[2:]])
         return runs, plain
+
+
+def _same_tensors(a: list[list[Any]], b: list[list[Any]]) -> bool:
+    """Whether two sets of lists hold the very same objects (identity, C-level)."""
+    return len(a) == len(b) and all(
+        len(x) == len(y) and all(map(operator.is_, x, y)) for x, y in zip(a, b)
+    )
 
 
 class HostSteps:
