@@ -22,6 +22,7 @@ from waferopt.core.testing import (
     check_empty_params,
     check_error_inputs,
     check_global_step,
+    check_memory_layouts,
     check_mismatched_state_dict,
     check_no_host_sync_step,
     check_optimizer,
@@ -722,3 +723,25 @@ def test_scheduler_error_inputs() -> None:
             ),
             compile=False,
         )
+
+
+class WalksMemoryFlat(ReferenceSGD):
+    """Updates each parameter as one flat array from its first element, as torch's fused
+    CPU kernels do: right for contiguous parameters, wrong elements for a slice."""
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> Any:
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                flat = p.as_strided((p.numel(),), (1,))
+                flat.sub_(group["lr"] * p.grad.as_strided((p.numel(),), (1,)))
+        return None
+
+
+def test_memory_layouts_catches() -> None:
+    """Non-contiguous parameters step as contiguous ones with the same values."""
+    check_memory_layouts(SGD_INFO, {"lr": 0.1})  # the reference passes
+    with pytest.raises(AssertionError, match="other memory layouts"):
+        check_memory_layouts(optimizer_info(WalksMemoryFlat), {"lr": 0.1})

@@ -84,7 +84,7 @@ def adagrad(
 
     Args:
         fused: ``None`` runs torch's fused CPU kernel (``torch._fused_adagrad_``) for
-            runs where it applies (eager, CPU float tensors, every hyperparameter but
+            runs where it applies (eager, contiguous CPU float tensors, every hyperparameter but
             ``lr`` a number); ``False`` never does.
     """
     numbers = not any(isinstance(x, Tensor) for x in (lr_decay, weight_decay, eps))
@@ -92,7 +92,12 @@ def adagrad(
     for run in F.group_by_device_and_dtype([params, grads, sums, steps]):
         # one device and dtype per run: its first tensor tells for all
         first = run[0][0]
-        if fuses and first.device.type == "cpu" and F.fused_supported([first]):
+        if (
+            fuses
+            and first.device.type == "cpu"
+            and F.fused_supported([first])
+            and F.all_contiguous(*run[:3])
+        ):
             _fused_adagrad(
                 *run,
                 lr=lr,

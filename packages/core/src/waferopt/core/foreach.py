@@ -8,7 +8,7 @@ never reading a tensor's value on the host: no ``.item()``, no branch on a value
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import torch
@@ -25,6 +25,7 @@ __all__ = [
     "addcdiv_",
     "addcmul_",
     "added_scaled",
+    "all_contiguous",
     "chunks",
     "collect",
     "fused_supported",
@@ -170,6 +171,20 @@ def fused_supported(params: TensorList) -> bool:
         and p.dtype in (torch.float16, torch.bfloat16, torch.float32, torch.float64)
         for p in params
     )
+
+
+def all_contiguous(*lists: Sequence[Tensor]) -> bool:
+    """Whether every tensor of ``lists`` is contiguous.
+
+    A condition of torch's fused optimizer kernels (``torch._fused_adam_``,
+    ``_fused_adamw_``, ``_fused_sgd_``, ``_fused_adagrad_``): they walk each operand's
+    memory as one flat array and check no strides, so a parameter held as a slice
+    (``big[:, ::2]``), or a gradient laid out unlike its parameter, is paired with the
+    wrong elements (torch 2.13 on the CPU: wrong results, no error). The foreach ops
+    honour strides; a run that fails this check takes them instead.
+    """
+    contiguous = Tensor.is_contiguous
+    return all(all(map(contiguous, ts)) for ts in lists)
 
 
 def _number(s: Any) -> bool:

@@ -19,6 +19,7 @@ from waferopt.core.foreach import (
     Hyper,
     add_scaled_,
     added_scaled,
+    all_contiguous,
     fused_supported,
     is_zero,
     lerp_,
@@ -55,7 +56,7 @@ def sgd(
         nesterov: Nesterov momentum.
         maximize: ascend instead of descend.
         fused: ``None`` uses torch's fused kernel where it applies (eager, CPU or CUDA
-            float tensors, number-valued momentum / dampening / weight decay, no
+            contiguous float tensors, number-valued momentum / dampening / weight decay, no
             first-step flags); ``False`` never does.
     """
     bufs = list(momentum_buffers or ())
@@ -63,7 +64,13 @@ def sgd(
     if not params:
         return
     numbers = not any(isinstance(x, Tensor) for x in (momentum, dampening, weight_decay))
-    if fused is not False and numbers and not first and fused_supported(params[:1]):
+    if (
+        fused is not False
+        and numbers
+        and not first
+        and fused_supported(params[:1])
+        and all_contiguous(params, grads, bufs)
+    ):
         if isinstance(lr, Tensor) and lr.device != params[0].device and lr.device.type != "cpu":
             lr = lr.to(params[0].device)
         torch._fused_sgd_(

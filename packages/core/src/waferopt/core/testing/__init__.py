@@ -28,6 +28,9 @@ Optimizer checks (each configuration):
 * **sparse gradient** -- a sparse gradient makes ``step()`` raise ``ValueError``
   naming it, and changes nothing (an optimizer that supports sparse gradients lists
   the check in ``known_failures``);
+* **memory layouts** -- parameters held as non-contiguous tensors (transposed, and
+  slices that skip elements), with gradients laid out as autograd lays them out,
+  step as contiguous parameters with the same values do;
 * **mismatched state dict** -- a state dict of another layout raises
   ``ValueError`` and leaves the optimizer exactly as it was;
 * **no host sync** -- ``step()`` calls none of ``.item()``, ``bool(tensor)``,
@@ -87,6 +90,7 @@ from .optimizers import (
     check_empty_params,
     check_error_inputs,
     check_global_step,
+    check_memory_layouts,
     check_mismatched_state_dict,
     check_no_host_sync_step,
     check_optimizer,
@@ -125,6 +129,7 @@ __all__ = [
     "check_empty_params",
     "check_error_inputs",
     "check_global_step",
+    "check_memory_layouts",
     "check_mismatched_state_dict",
     "check_no_host_sync_step",
     "check_optimizer",

@@ -386,6 +386,55 @@ def check_sparse_gradient(info: OptimizerInfo, config: Mapping[str, Any]) -> Non
     )
 
 
+def _strided_like(p: torch.Tensor, index: int) -> torch.Tensor:
+    """``p``'s values in another memory layout: every other tensor a dense one with its
+    dimensions' strides reversed (what a transposed weight has), the others a view
+    that skips every other element of its last dimension (not dense: a slice)."""
+    if index % 2 == 0 and p.dim() >= 2:
+        dims = list(range(p.dim()))[::-1]
+        return p.detach().permute(dims).contiguous().permute(dims)
+    wide = torch.zeros(*p.shape[:-1], 2 * p.shape[-1], dtype=p.dtype, device=p.device)
+    view = wide[..., ::2]
+    view.copy_(p.detach())
+    return view
+
+
+def check_memory_layouts(info: OptimizerInfo, config: Mapping[str, Any]) -> None:
+    """Parameters in other memory layouts step as contiguous ones with the same values.
+
+    One run holds every parameter as a contiguous tensor; the other holds the same
+    values as non-contiguous tensors: dense ones with reversed strides (a transposed
+    weight) and slices that skip every other element (not dense), with gradients laid
+    out as autograd lays them out (a dense parameter's strides, else contiguous).
+    After the steps the parameters and the state must match (``info.rtol`` /
+    ``info.atol``): a kernel that walks memory as if every operand were contiguous
+    (torch's fused CPU kernels do) pairs the wrong elements and is caught.
+    """
+    plain = _make_params(info.shapes)
+    strided = [torch.nn.Parameter(_strided_like(p, i)) for i, p in enumerate(_clone_params(plain))]
+    if all(p.is_contiguous() for p in strided):
+        raise NotApplicable("every parameter of info.shapes is a scalar")
+    runs = []
+    for params in (plain, strided):
+        opt = _build_optimizer(info, config, params)
+        for s in range(info.steps):
+            _set_grads(params, s)
+            for p in params:
+                grad = p.grad
+                assert grad is not None
+                # the gradient layout autograd gives: the param's strides when dense
+                p.grad = torch.empty_like(p).copy_(grad)
+            opt.step()
+        runs.append(_snapshot(opt))
+    _assert_close_snapshot(
+        runs[0],
+        runs[1],
+        f"{info.id}: parameters in other memory layouts vs contiguous ones",
+        info.rtol,
+        info.atol,
+    )
+
+
 def check_mismatched_state_dict(info: OptimizerInfo, config: Mapping[str, Any]) -> None:
     """A state dict of another layout raises ``ValueError`` saying what does not fit
     (parameters, groups, shape, the missing or unexpected key); nothing changes.
@@ -520,6 +569,7 @@ OPTIMIZER_CHECKS: dict[str, Callable[[OptimizerInfo, Mapping[str, Any]], None]] 
     "mismatched_state_dict": check_mismatched_state_dict,
     "no_host_sync": check_no_host_sync_step,
     "sparse_gradient": check_sparse_gradient,
+    "memory_layouts": check_memory_layouts,
 }
 """Checks run on every configuration (``check_compiled_step`` runs per compile
 configuration, :data:`OPTIMIZER_CLASS_CHECKS` once per class)."""
