@@ -84,3 +84,24 @@ def test_fill_remembers_the_value_written() -> None:
     assert C.mirrored(ts) == C.float32(0.7)
     ts[0].add_(1.0)
     assert C.mirrored(ts) is None
+
+
+def test_stack_of_0d_tensors_is_torch_stack_eager_and_compiled() -> None:
+    scalars = [torch.tensor(float(i) * 0.5 - 3.0) for i in range(11)]
+    expected = torch.stack(scalars)
+    assert torch.equal(C.stack(scalars), expected)
+    assert torch.equal(C.stack(scalars[:1]), expected[:1])
+    torch._dynamo.reset()
+    compiled = torch.compile(lambda xs: C.stack(xs) * 2, fullgraph=True)  # inductor
+    assert torch.equal(compiled(scalars), expected * 2)
+    torch._dynamo.reset()
+
+
+def test_the_realized_copy_computes_once_what_inductor_would_inline() -> None:
+    x = torch.rand(7, dtype=torch.float64) + 0.5
+    y = torch.randn(7, 64)
+    torch._dynamo.reset()
+    step = torch.compile(lambda x, y: y * C.once(torch.expm1(x.log())).unsqueeze(-1))
+    torch.testing.assert_close(step(x, y), y * torch.expm1(x.log()).unsqueeze(-1))
+    assert torch.equal(torch.ops.waferopt.realized(x), x)
+    torch._dynamo.reset()

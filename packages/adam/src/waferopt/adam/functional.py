@@ -50,7 +50,7 @@ def steps_from_powers(pairs: Sequence[tuple[Sequence[Tensor] | None, Any]]) -> T
     for powers, beta in pairs:
         if not powers:
             continue
-        p = torch.stack(list(powers))
+        p = C.stack(powers)
         p = p.to(C.coefficient_dtype(p.device))
         log_beta = C.log(beta.to(p.dtype) if isinstance(beta, Tensor) else float(beta))
         tk = torch.round(torch.log(p) / log_beta)
@@ -69,9 +69,10 @@ def _write_powers(t_next: C.Coef, *pairs: tuple[Sequence[Tensor], Any]) -> None:
         return
     for powers, value in values:
         if isinstance(value, Tensor):
-            src = C.per_tensor(value, like=powers[0])
-            if isinstance(src, Tensor):  # one value (a 0-d tensor beta) for every tensor
-                src = [src] * len(powers)
+            # copied into 0-d state, read by no elementwise loop: not realized
+            # (per_tensor would add an opaque copy to a compiled step)
+            value = value.to(powers[0].dtype)
+            src = list(value.unbind(0)) if value.dim() else [value] * len(powers)
             torch._foreach_copy_(list(powers), src)
         elif torch.compiler.is_compiling():
             torch._foreach_mul_(list(powers), 0.0)
@@ -416,7 +417,7 @@ def nadam(
         C.fill_(mu_products, prod)
     else:
         F.mul_(mu_products, C.per_tensor(_on(mu, mu_products), like=mu_products[0]))
-        prod = torch.stack(mu_products).to(C.coefficient_dtype(device))
+        prod = C.stack(mu_products).to(C.coefficient_dtype(device))
     lr = _on(lr, params)
     scale = C.sqrt(C.one_minus_pow(beta2, t))
     coef_grad = _coef(-lr * (1.0 - mu) / (1.0 - prod) * scale, params)
