@@ -103,3 +103,22 @@ def test_add_one_adds_exactly_one() -> None:
     assert [s.item() for s in steps] == [1.0, 8.0, 2.0**24, 4.0]
     assert [s.dtype for s in steps[:3]] == [torch.float32] * 3
     F.add_one_([])
+
+
+def test_same_dense_layout() -> None:
+    """Dense tensors laid out alike walk flat in step (fused kernels apply); a slice, or
+    operands with different strides at one index, do not."""
+    from waferopt.core.foreach import same_dense_layout
+
+    a, b = torch.randn(3, 4), torch.randn(3, 4)
+    t = torch.randn(4, 3).t()
+    conv = torch.randn(2, 3, 4, 5).to(memory_format=torch.channels_last)
+    assert same_dense_layout([a, b], [a.clone(), b.clone()])
+    assert same_dense_layout([t, conv], [torch.empty_like(t), torch.empty_like(conv)])
+    assert same_dense_layout([torch.randn(1, 5).t()], [torch.randn(5, 1)])  # size-1 dims
+    assert not same_dense_layout([t], [t.contiguous()])  # grad laid out unlike its param
+    sliced = torch.randn(3, 8)[:, ::2]
+    assert not same_dense_layout([sliced], [torch.empty_like(sliced)])
+    assert not same_dense_layout([torch.randn(4).expand(3, 4)], [torch.randn(3, 4)])
+    assert same_dense_layout([], [])
+    assert not same_dense_layout([sliced], [torch.empty_like(sliced)], [])  # no state list

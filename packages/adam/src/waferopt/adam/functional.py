@@ -212,7 +212,7 @@ def adam(
         l2_regularization_rate: ℓ, coupled L2 (Adam).
         step: this step's number t when known on the host (faster), else None.
         fused: None: torch's fused Adam kernel in eager steps where it computes this
-            rule (contiguous float tensors on CPU / CUDA, number betas / eps / decay, a host
+            rule (float tensors laid out alike on CPU / CUDA, number betas / eps / decay, a host
             ``step`` or no bias correction, not both decays); False: never.
     """
     if not params:
@@ -232,7 +232,7 @@ def adam(
     sqrt_bc2 = C.sqrt(C.one_minus_pow(beta2, t)) if correct else 1.0
     if _fused_adam_applies(
         fused, params, grads, t, fused_lr, beta1, beta2, eps, weight_decay, l2_regularization_rate
-    ) and F.all_contiguous(params, grads, exp_avgs, exp_avg_sqs, max_sqs):
+    ) and F.same_dense_layout(params, grads, exp_avgs, exp_avg_sqs, max_sqs):
         _fused_adam(
             params,
             grads,
@@ -595,7 +595,7 @@ def _fused_lamb_applies(  # type: ignore[no-untyped-def]
         params[0].dtype in (torch.float32, torch.float64)
         and not isinstance(weight_decay, Tensor)
         and _fused_adam_applies(None, params, grads, 1.0, lr, beta1, beta2, eps, 0.0, 0.0)
-        and F.all_contiguous(params, grads, exp_avgs, exp_avg_sqs)
+        and all(t.is_contiguous() for ts in (params, grads, exp_avgs, exp_avg_sqs) for t in ts)
     )
 
 

@@ -84,7 +84,7 @@ def adagrad(
 
     Args:
         fused: ``None`` runs torch's fused CPU kernel (``torch._fused_adagrad_``) for
-            runs where it applies (eager, contiguous CPU float tensors, every hyperparameter but
+            runs where it applies (eager, CPU float tensors laid out alike, every hyperparameter but
             ``lr`` a number); ``False`` never does.
     """
     numbers = not any(isinstance(x, Tensor) for x in (lr_decay, weight_decay, eps))
@@ -96,7 +96,7 @@ def adagrad(
             fuses
             and first.device.type == "cpu"
             and F.fused_supported([first])
-            and F.all_contiguous(*run[:3])
+            and F.same_dense_layout(*run[:3])
         ):
             _fused_adagrad(
                 *run,

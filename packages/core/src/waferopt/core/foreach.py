@@ -25,7 +25,6 @@ __all__ = [
     "addcdiv_",
     "addcmul_",
     "added_scaled",
-    "all_contiguous",
     "chunks",
     "collect",
     "fused_supported",
@@ -38,6 +37,7 @@ __all__ = [
     "one_run",
     "run_closure",
     "runs",
+    "same_dense_layout",
 ]
 
 Hyper = float | Tensor
@@ -173,18 +173,39 @@ def fused_supported(params: TensorList) -> bool:
     )
 
 
-def all_contiguous(*lists: Sequence[Tensor]) -> bool:
-    """Whether every tensor of ``lists`` is contiguous.
+def same_dense_layout(*lists: Sequence[Tensor]) -> bool:
+    """Whether, at each index, the tensors of ``lists`` are dense (no gaps, no overlap)
+    and laid out alike (the same strides): contiguous, or all channels-last, or all
+    transposed.
 
     A condition of torch's fused optimizer kernels (``torch._fused_adam_``,
     ``_fused_adamw_``, ``_fused_sgd_``, ``_fused_adagrad_``): they walk each operand's
     memory as one flat array and check no strides, so a parameter held as a slice
     (``big[:, ::2]``), or a gradient laid out unlike its parameter, is paired with the
     wrong elements (torch 2.13 on the CPU: wrong results, no error). The foreach ops
-    honour strides; a run that fails this check takes them instead.
+    honour strides; a run that fails this check takes them instead. Contiguous lists
+    are told in one C-level pass; other layouts are compared index by index. An empty
+    list (a state the rule does not keep) is passed over.
     """
     contiguous = Tensor.is_contiguous
-    return all(all(map(contiguous, ts)) for ts in lists)
+    if all(all(map(contiguous, ts)) for ts in lists):
+        return True
+    for ts in zip(*(ts for ts in lists if ts)):  # an empty list: a state the rule does not keep
+        stride = ts[0].stride()
+        if not _dense(ts[0]) or any(t.stride() != stride for t in ts[1:]):
+            return False
+    return True
+
+
+def _dense(t: Tensor) -> bool:
+    """Whether ``t``'s elements fill a block of memory once each (some order of its
+    dimensions is contiguous)."""
+    expected = 1
+    for stride, size in sorted((st, sz) for sz, st in zip(t.shape, t.stride()) if sz != 1):
+        if stride != expected:
+            return False
+        expected *= size
+    return True
 
 
 def _number(s: Any) -> bool:

@@ -19,10 +19,10 @@ from waferopt.core.foreach import (
     Hyper,
     add_scaled_,
     added_scaled,
-    all_contiguous,
     fused_supported,
     is_zero,
     lerp_,
+    same_dense_layout,
 )
 
 __all__ = ["asgd", "sgd"]
@@ -56,7 +56,7 @@ def sgd(
         nesterov: Nesterov momentum.
         maximize: ascend instead of descend.
         fused: ``None`` uses torch's fused kernel where it applies (eager, CPU or CUDA
-            contiguous float tensors, number-valued momentum / dampening / weight decay, no
+            float tensors laid out alike, number-valued momentum / dampening / weight decay, no
             first-step flags); ``False`` never does.
     """
     bufs = list(momentum_buffers or ())
@@ -69,7 +69,7 @@ def sgd(
         and numbers
         and not first
         and fused_supported(params[:1])
-        and all_contiguous(params, grads, bufs)
+        and same_dense_layout(params, grads, bufs)
     ):
         if isinstance(lr, Tensor) and lr.device != params[0].device and lr.device.type != "cpu":
             lr = lr.to(params[0].device)
