@@ -414,3 +414,25 @@ def test_eager_steps_after_compiled_steps_stay_on_the_trajectory(cls):
         ref.step()
     for a, b in zip(ps, ref_ps):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_a_groups_powers_are_packed_and_a_param_without_gradient_keeps_its_own():
+    """The power states of a group are the elements of one tensor (one fill per step);
+    a step that leaves a param out writes the others only."""
+    params = [torch.nn.Parameter(torch.randn(3)) for _ in range(3)]
+    opt = Adam(params, lr=0.1)
+    first = opt.state[params[0]]["beta1_power"]
+    assert all(
+        opt.state[p][k].untyped_storage().data_ptr()
+        == opt.state[params[0]][k].untyped_storage().data_ptr()
+        for p in params
+        for k in ("beta1_power", "beta2_power")
+    )
+    for p in params:
+        p.grad = torch.ones_like(p)
+    opt.step()
+    params[1].grad = None
+    opt.step()
+    got = [opt.state[p]["beta1_power"].item() for p in params]
+    assert got == [pytest.approx(0.9**3, rel=1e-6), pytest.approx(0.9**2, rel=1e-6), got[0]]
+    assert first is opt.state[params[0]]["beta1_power"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import math
 
 import torch
@@ -105,3 +106,45 @@ def test_the_realized_copy_computes_once_what_inductor_would_inline() -> None:
     torch.testing.assert_close(step(x, y), y * torch.expm1(x.log()).unsqueeze(-1))
     assert torch.equal(torch.ops.waferopt.realized(x), x)
     torch._dynamo.reset()
+
+
+class _Owner:
+    pass
+
+
+def test_packed_state_is_written_by_one_fill_only_when_it_is_all_there() -> None:
+    owner = _Owner()
+    values = [0.5, 0.25, 0.125]
+    ts = C.pack([torch.tensor(v) for v in values], owner)
+    assert [t.item() for t in ts] == values and all(t.dim() == 0 for t in ts)
+    flat = C.packed(ts)
+    assert flat is not None and flat.tolist() == values
+    assert C.packed(ts[:2]) is None and C.packed(ts[::-1]) is None  # a part, another order
+    version = ts[1]._version
+    C.write_((ts, 0.3))
+    assert [t.item() for t in ts] == [C.float32(0.3)] * 3
+    assert ts[1]._version > version  # one counter for all: host copies are not trusted
+    C.write_((ts[:2], 0.7))  # a param without a gradient: the others only
+    assert [t.item() for t in ts] == [C.float32(0.7)] * 2 + [C.float32(0.3)]
+    replaced = [ts[0], torch.tensor(0.0), ts[2]]
+    assert C.packed(replaced) is None
+    C.write_((replaced, 0.9))
+    assert [t.item() for t in replaced] == [C.float32(0.9)] * 3 and ts[1].item() == C.float32(0.7)
+    for t in ts:  # state moved the old way: each tensor on a storage of its own
+        t.data = t.data.clone()
+    assert C.packed(ts) is None
+    C.write_((ts, 0.1))
+    assert [t.item() for t in ts] == [C.float32(0.1)] * 3
+    del owner
+    gc.collect()
+    assert C.packed(ts) is None  # the entry went with its owner
+
+
+def test_pack_leaves_what_it_cannot_pack_alone() -> None:
+    owner = _Owner()
+    mixed = [torch.tensor(1.0), torch.tensor(2.0, dtype=torch.float64)]
+    assert all(a is b for a, b in zip(C.pack(mixed, owner), mixed))
+    one = [torch.tensor(1.0)]
+    assert C.pack(one, owner)[0] is one[0]
+    vectors = [torch.zeros(2), torch.zeros(2)]
+    assert all(a is b for a, b in zip(C.pack(vectors, owner), vectors))

@@ -82,18 +82,18 @@ def test_runs_passed_back_unchanged_are_one_run_without_a_new_split() -> None:
     runs = F.group_by_device_and_dtype([a, b])
     assert sorted(len(r[0]) for r in runs) == [1, 2]
     for run in runs:
-        assert F._one_run(run) and F._one_run(run[1:])  # a part of a run is one too
+        assert F.is_one_run(run) and F.is_one_run(run[1:])  # a part of a run is one too
         again = F.group_by_device_and_dtype(run)
         assert len(again) == 1
         assert [[id(t) for t in lst] for lst in again[0]] == [[id(t) for t in lst] for lst in run]
     f32 = next(r for r in runs if r[0][0].dtype == torch.float32)
     f64 = next(r for r in runs if r[0][0].dtype == torch.float64)
-    assert not F._one_run([f32[0], f64[1]])  # lists of two runs
-    assert not F._one_run([list(f32[0]), f32[1]])  # a plain list
+    assert not F.is_one_run([f32[0], f64[1]])  # lists of two runs
+    assert not F.is_one_run([list(f32[0]), f32[1]])  # a plain list
     grown = F.group_by_device_and_dtype([a, b])[0]
     grown[0].append(torch.zeros(1))
-    assert not F._one_run(grown)  # a changed length
-    assert F.one_run([a, b]) == [a, b] and F._one_run(F.one_run([a, b]))
+    assert not F.is_one_run(grown)  # a changed length
+    assert F.one_run([a, b]) == [a, b] and F.is_one_run(F.one_run([a, b]))
 
 
 def test_add_one_adds_exactly_one() -> None:

@@ -28,8 +28,9 @@ MOMENTS = (StateSpec("exp_avg", zeros), StateSpec("exp_avg_sq", zeros))
 
 
 def beta_power(index: int, key: str, when: Any = None) -> StateSpec:
-    """The ``beta{index+1}_power`` state: β^t before step t, starting at β."""
-    return StateSpec(key, scalar(lambda group: group["betas"][index]), when=when)
+    """The ``beta{index+1}_power`` state: β^t before step t, starting at β (packed: an
+    eager step writes a group's powers with one fill)."""
+    return StateSpec(key, scalar(lambda group: group["betas"][index]), when=when, packed=True)
 
 
 def as_float(x: Any) -> float:

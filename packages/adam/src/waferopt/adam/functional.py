@@ -283,6 +283,8 @@ def _fused_adam_applies(fused, params, grads, t, lr, beta1, beta2, eps, wd, l2) 
         return False
     if isinstance(lr, Tensor) and (lr.dim() != 0 or lr.device != p.device):
         return False
+    if F.is_one_run([params, grads]):  # from the optimizer's step: torch's grouping,
+        return True  # and torch keeps each gradient in its param's dtype and device
     # (C-level iteration: this runs in every eager step)
     return set(map(_DTYPE, grads)) == {p.dtype} and set(map(_DEVICE, grads)) == {p.device}
 

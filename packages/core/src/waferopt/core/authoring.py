@@ -130,6 +130,12 @@ class StateSpec:
             the keys in ``optimizer.state[p]`` and in the state dict, so a kernel whose
             positional order differs names its arguments instead of reordering the
             state (which would change the state dict's layout).
+        packed: for a 0-d entry that a kernel sets to one value for all the params of
+            a run (a power β^t written in closed form): the entries of a group's params
+            of one device and dtype are the elements of one 1-D tensor, each its own
+            0-d tensor (see :func:`waferopt.core.coefficients.pack`), so that an eager
+            step writes them all with one fill
+            (:func:`~waferopt.core.coefficients.write_`) instead of one op per tensor.
 
     A group whose hyperparameters, as they are at a step, ask for an entry (``when``)
     that its params were built without makes ``step()`` raise ``RuntimeError``: state
@@ -141,6 +147,7 @@ class StateSpec:
     when: Callable[[Mapping[str, Any]], bool] | None = None
     applies: Callable[[Tensor], bool] | None = None
     kernel_name: str | None = None
+    packed: bool = False
 
 
 @dataclass(frozen=True)
@@ -323,11 +330,18 @@ class DeclaredOptimizer(Optimizer):
             self.check_hyperparameters(group, f"param group {gi}")
         for group in self.param_groups:
             specs = self.state_specs(group)
+            created: dict[tuple[str, torch.device, torch.dtype], list[dict[str, Any]]] = {}
             for p in group["params"]:
                 st = self.state[p]
                 for spec in specs:
                     if spec.name not in st and (spec.applies is None or spec.applies(p)):
                         st[spec.name] = spec.init(p, group)
+                        if spec.packed:  # one per run of the group (device, dtype)
+                            created.setdefault((spec.name, p.device, p.dtype), []).append(st)
+            for (name, _, _), states in created.items():
+                tensors = coefficients.pack([st[name] for st in states], owner=self)
+                for st, t in zip(states, tensors):
+                    st[name] = t
         self._create_group_state()
 
     def _create_group_state(self) -> None:
@@ -619,8 +633,8 @@ class DeclaredOptimizer(Optimizer):
             one
             and checked is not None
             and checked[0] == keys[0]
-            and _same_tensors(checked[1], lists[2:])
-            and not any_dtensor(lists[:2])
+            and _same_tensors(checked[1], lists[2:])  # (so the same params too)
+            and not any_dtensor(lists[1:2])
         ):
             return [one_run(lists)], True
         runs = group_by_device_and_dtype(lists, local=False)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 import struct
 import weakref
 from collections.abc import Sequence
@@ -33,6 +34,8 @@ __all__ = [
     "mirrored",
     "once",
     "one_minus_pow",
+    "pack",
+    "packed",
     "per_tensor",
     "pow_",
     "sqrt",
@@ -251,6 +254,70 @@ def mirrored(tensors: Sequence[Tensor]) -> float | None:
     return value
 
 
+# ---------------------------------------------------------------------- packed 0-d state
+# 0-d state tensors that are the elements of one 1-D tensor (see pack): the id of the
+# first -> (the 1-D tensor, the elements in order, the data pointers of the first and
+# the last). An entry lives as long as its owner (the optimizer).
+_PACKED: dict[int, tuple[Tensor, list[Tensor], int, int]] = {}
+
+
+def pack(tensors: Sequence[Tensor], owner: object) -> list[Tensor]:
+    """0-d state ``tensors`` (plain tensors of one dtype and device) as the elements of
+    one new 1-D tensor, in order and with their values, so that :func:`write_` writes
+    one value into all of them with one fill while ``owner`` (the optimizer that keeps
+    them) lives. Returns them (``tensors`` themselves where packing does not apply).
+
+    Each is a 0-d view of that tensor: saved, loaded, copied and compiled as any 0-d
+    tensor (``torch.save`` writes the storage once), and every write to one of them or
+    to the whole advances the version counter they share, so host copies
+    (:func:`remember`) are never trusted after a write. The one fill is used only for
+    the very same tensors, all of them, in that order, still on that storage (checked
+    for the first and the last: moving state with ``.data =`` or ``set_`` moves them
+    all); a tensor replaced or left out (a param without a gradient) makes
+    :func:`write_` write each tensor on its own.
+    """
+    first = tensors[0] if tensors else None
+    if (
+        first is None
+        or len(tensors) < 2
+        or torch.compiler.is_compiling()
+        or any(
+            type(t) is not Tensor
+            or t.dim() != 0
+            or t.requires_grad
+            or t.dtype != first.dtype
+            or t.device != first.device
+            or t.is_meta
+            for t in tensors
+        )
+    ):
+        return list(tensors)
+    with torch.no_grad():
+        flat = torch.stack(list(tensors))
+    out = list(flat.unbind(0))
+    _PACKED[id(out[0])] = (flat, out, out[0].data_ptr(), out[-1].data_ptr())
+    weakref.finalize(owner, _PACKED.pop, id(out[0]), None)
+    return out
+
+
+def packed(tensors: Sequence[Tensor]) -> Tensor | None:
+    """The 1-D tensor that :func:`pack` made exactly ``tensors`` the elements of (all of
+    them, in order, still on it), else None. (Identity checks only, C-level: the check
+    must cost less than the writes it saves.)"""
+    entry = _PACKED.get(id(tensors[0])) if tensors else None
+    if entry is None:
+        return None
+    flat, members, first, last = entry
+    if (
+        len(members) != len(tensors)
+        or not all(map(operator.is_, members, tensors))
+        or tensors[0].data_ptr() != first
+        or tensors[-1].data_ptr() != last
+    ):
+        return None
+    return flat
+
+
 def write_(*fills: tuple[Sequence[Tensor], float]) -> None:
     """For each ``(tensors, value)``, write ``value`` into every 0-d state tensor of
     ``tensors``, as ``fill_`` would.
@@ -261,6 +328,15 @@ def write_(*fills: tuple[Sequence[Tensor], float]) -> None:
     a tensor for each tensor, several times slower still); else by a fill each.
     """
     fills = tuple((ts, v) for ts, v in fills if ts)
+    if not torch.compiler.is_compiling() and fills:
+        rest = []
+        for ts, v in fills:
+            flat = packed(ts)
+            if flat is None:
+                rest.append((ts, v))
+            else:
+                flat.fill_(v)  # one fill for the whole set (see pack)
+        fills = tuple(rest)
     if not fills:
         return
     first = fills[0][0][0]

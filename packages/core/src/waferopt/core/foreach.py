@@ -30,6 +30,7 @@ __all__ = [
     "fused_supported",
     "group_by_device_and_dtype",
     "is_nonzero_or_tensor",
+    "is_one_run",
     "is_zero",
     "lerp_",
     "mul_",
@@ -81,10 +82,7 @@ class _Run(list):  # type: ignore[type-arg]
     called on a run that core already split) costs a look at the tokens."""
 
     __slots__ = ("token",)
-
-    def __init__(self, items: Iterable[Any], token: object) -> None:
-        super().__init__(items)
-        self.token = token
+    token: object
 
 
 def one_run(tensorlists: list[list[Any]]) -> list[list[Any]]:
@@ -93,12 +91,17 @@ def one_run(tensorlists: list[list[Any]]) -> list[list[Any]]:
     if torch.compiler.is_compiling():
         return [list(lst) for lst in tensorlists]
     token = object()
-    return [_Run(lst, token) for lst in tensorlists]
+    runs = [_Run(lst) for lst in tensorlists]
+    for run in runs:
+        run.token = token
+    return runs  # type: ignore[return-value]
 
 
-def _one_run(tensorlists: list[list[Tensor]]) -> bool:
-    """Whether the lists are (parts of) one run :func:`group_by_device_and_dtype`
-    returned, unchanged in length: then they are one device and dtype, aligned."""
+def is_one_run(tensorlists: list[list[Any]]) -> bool:
+    """Whether the lists are (parts of) one run that :func:`group_by_device_and_dtype`
+    or :func:`one_run` returned, unchanged in length: then they are aligned, and each
+    param's gradient and state are on its device, the params all of one device and
+    dtype (what torch's grouping checks)."""
     first = tensorlists[0] if tensorlists else None
     if type(first) is not _Run:
         return False
@@ -122,7 +125,7 @@ def group_by_device_and_dtype(
     The runs are new lists. Lists of one run passed back unchanged (a kernel given a
     run that the optimizer's step already split) are one run again, at no cost.
     """
-    if _one_run(tensorlists):
+    if is_one_run(tensorlists):
         return [local_lists(tensorlists) if local else list(tensorlists)]
     if local:
         tensorlists = local_lists(tensorlists)
