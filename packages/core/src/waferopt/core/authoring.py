@@ -33,6 +33,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any, ClassVar, Literal
 
 import torch
@@ -255,6 +256,20 @@ class DeclaredOptimizer(Optimizer):
     _at_step: ClassVar[tuple[tuple[str, str, Callable[[str, Any], None]], ...]] = ()
     """``(name, label, check)`` of each hyperparameter checked again in every step
     (``at_step``), found once per class."""
+
+    _state_position: ClassVar[tuple[tuple[StateSpec, ...], dict[str, int]]] = ((), {})
+    """:attr:`param_state` and the index of each of its entries by name (see
+    :meth:`_positions`)."""
+
+    def _positions(self) -> dict[str, int]:
+        """The index of each :attr:`param_state` entry by name, found once per class
+        (again if the class's ``param_state`` is replaced)."""
+        cls = type(self)
+        specs, position = cls._state_position
+        if specs is not cls.param_state:
+            position = {spec.name: i for i, spec in enumerate(cls.param_state)}
+            cls._state_position = (cls.param_state, position)
+        return position
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -538,17 +553,25 @@ class DeclaredOptimizer(Optimizer):
                     check(f"{label} (param group {index})", group[key])
                 except ValueError as exc:
                     raise RuntimeError(f"{name}.step(): {exc}") from exc
-        for p in group["params"]:
-            if p.grad is not None:
-                params.append(p)
-                grads.append(p.grad)
-        for g in grads:
-            if g.is_sparse:
-                check_sparse(name, g)
-        states = [self.state[p] for p in params]
+        # (C-level iteration where it can be: this runs in every eager step)
+        group_params = group["params"]
+        found = list(map(_GRAD, group_params))
+        if all(map(operator.is_not, found, repeat(None))):  # every param has a gradient
+            params.extend(group_params)
+            grads.extend(found)
+        else:
+            for p, g in zip(group_params, found):
+                if g is not None:
+                    params.append(p)
+                    grads.append(g)
+        if any(map(_IS_SPARSE, grads)):
+            for g in grads:
+                if g.is_sparse:
+                    check_sparse(name, g)
+        states = list(map(self.state.__getitem__, params))
         first = states[0] if states else {}
         specs = self.state_specs(group)
-        position = {spec.name: i for i, spec in enumerate(self.param_state)}
+        position = self._positions()
         if states:
             for spec in specs:
                 if spec.applies is None and spec.name not in first:
@@ -562,7 +585,7 @@ class DeclaredOptimizer(Optimizer):
         for spec in specs:  # entries every param keeps first, then per-param ones
             if spec.applies is None:
                 i = position[spec.name]
-                state_lists[i].extend(s[spec.name] for s in states)
+                state_lists[i].extend(map(operator.itemgetter(spec.name), states))
                 keys.append((spec.name, i))
         for spec in specs:  # per-param entries: None where a param has none
             if spec.applies is not None:
@@ -571,7 +594,7 @@ class DeclaredOptimizer(Optimizer):
                 keys.append((spec.name, i))
         step = len(self.param_state)
         if "step" in first:
-            state_lists[step].extend(s["step"] for s in states)
+            state_lists[step].extend(map(operator.itemgetter("step"), states))
             keys.append(("step", step))
         elif not states and self.enable_global_step:
             keys.append(("step", step))
@@ -642,6 +665,10 @@ class DeclaredOptimizer(Optimizer):
         if one and plain:
             self._checked[index] = (keys[0], [list(lst) for lst in lists[2:]])
         return runs, plain
+
+
+_GRAD = operator.attrgetter("grad")
+_IS_SPARSE = operator.attrgetter("is_sparse")
 
 
 def _same_tensors(a: list[list[Any]], b: list[list[Any]]) -> bool:
