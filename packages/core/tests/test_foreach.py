@@ -122,3 +122,28 @@ def test_same_dense_layout() -> None:
     assert not same_dense_layout([torch.randn(4).expand(3, 4)], [torch.randn(3, 4)])
     assert same_dense_layout([], [])
     assert not same_dense_layout([sliced], [torch.empty_like(sliced)], [])  # no state list
+
+
+@pytest.mark.compile
+def test_addcmul_and_addcdiv_with_a_number_compile_to_the_eager_values() -> None:
+    """Under torch.compile on the CPU they are written per tensor (Dynamo turns each
+    into a fused multiply-add); the values stay those of the eager foreach ops up to
+    the product's rounding."""
+    gen = torch.Generator().manual_seed(0)
+    shapes = [(33,), (4, 16), ()]
+    xs = [torch.randn(s, generator=gen) for s in shapes]
+    a = [torch.randn(s, generator=gen) for s in shapes]
+    b = [torch.rand(s, generator=gen) + 0.5 for s in shapes]
+
+    def step(xs, a, b):
+        F.addcmul_(xs, a, b, 0.3)
+        F.addcdiv_(xs, a, b, -0.7)
+
+    eager = [x.clone() for x in xs]
+    step(eager, a, b)
+    torch._dynamo.reset()
+    compiled = [x.clone() for x in xs]
+    torch.compile(step, fullgraph=True)(compiled, a, b)
+    torch._dynamo.reset()
+    for got, want in zip(compiled, eager):
+        torch.testing.assert_close(got, want, rtol=2e-7, atol=1e-7)

@@ -169,7 +169,7 @@ def _foreach_adagrad(
             device_grads = torch._foreach_neg(device_grads)
         if F.is_nonzero_or_tensor(wd):
             device_grads = F.added_scaled(device_grads, device_params, wd)
-        torch._foreach_addcmul_(device_sums, device_grads, device_grads)
+        F.addcmul_(device_sums, device_grads, device_grads, 1.0)
         std = torch._foreach_sqrt(device_sums)
         torch._foreach_add_(std, eps_)
         if isinstance(lr_, Tensor) or F.is_nonzero_or_tensor(lr_decay_):
@@ -185,7 +185,7 @@ def _foreach_adagrad(
                 device_params, torch._foreach_mul(device_grads, clr), std, value=-1.0
             )
         else:
-            torch._foreach_addcdiv_(device_params, device_grads, std, value=-lr_)
+            F.addcdiv_(device_params, device_grads, std, -lr_)
 
 
 def rmsprop(

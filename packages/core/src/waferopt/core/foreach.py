@@ -235,17 +235,38 @@ def added_scaled(xs: TensorList, ys: TensorList, s: Hyper | TensorList) -> list[
     return list(torch._foreach_add(xs, torch._foreach_mul(ys, s)))  # type: ignore[arg-type, misc]
 
 
+def _fused_under_compile(xs: TensorList) -> bool:
+    """Whether to write ``addcmul_`` / ``addcdiv_`` with a number as per-tensor method
+    calls: under ``torch.compile`` on the CPU, Dynamo (torch 2.13; older versions trace
+    them as they are) turns ``x.addcmul_(a, b, value=s)`` into ``fma(a * b, s, x)`` and
+    ``x.addcdiv_(a, b, value=s)`` into ``fma(a / b, s, x)``, which inductor's C++ code
+    emits as a fused multiply-add, as torch's compiled for-loop optimizers get; the
+    foreach ops lower to a rounded product and an add (one more rounding, one more
+    instruction per vector). Eager, the foreach ops (one call for all tensors)."""
+    return torch.compiler.is_compiling() and bool(xs) and xs[0].device.type == "cpu"
+
+
 def addcmul_(xs: TensorList, a: TensorList, b: TensorList, s: Hyper | TensorList) -> None:
-    """``x += s * a * b`` for every triple."""
+    """``x += s * a * b`` for every triple (one rounding after a fused multiply-add
+    where the compiler emits one, see :func:`_fused_under_compile`)."""
     if _number(s):
+        if _fused_under_compile(xs):
+            for x, ai, bi in zip(xs, a, b):
+                x.addcmul_(ai, bi, value=s)  # type: ignore[arg-type]
+            return
         torch._foreach_addcmul_(xs, a, b, value=s)  # type: ignore[arg-type, misc]
     else:
         torch._foreach_addcmul_(xs, torch._foreach_mul(a, s), b)  # type: ignore[arg-type, misc]
 
 
 def addcdiv_(xs: TensorList, a: TensorList, b: TensorList, s: Hyper | TensorList) -> None:
-    """``x += s * a / b`` for every triple."""
+    """``x += s * a / b`` for every triple (one rounding after a fused multiply-add
+    where the compiler emits one, see :func:`_fused_under_compile`)."""
     if _number(s):
+        if _fused_under_compile(xs):
+            for x, ai, bi in zip(xs, a, b):
+                x.addcdiv_(ai, bi, value=s)  # type: ignore[arg-type]
+            return
         torch._foreach_addcdiv_(xs, a, b, value=s)  # type: ignore[arg-type, misc]
     else:
         torch._foreach_addcdiv_(xs, torch._foreach_mul(a, s), b)  # type: ignore[arg-type, misc]
