@@ -569,3 +569,24 @@ def test_a_changed_state_is_seen_after_a_load_or_an_added_group():
             p.grad = torch.ones_like(p)
     fresh.step()
     assert fresh.state[fresh.param_groups[1]["params"][0]]["power"].item() == 0.5**3
+
+
+def test_step_counters_are_packed_and_a_param_without_gradient_keeps_its_count():
+    params = make(n=3)
+    opt = Counted(params)
+    steps = [opt.state[p]["step"] for p in params]
+    ptr = steps[0].untyped_storage().data_ptr()
+    assert all(s.untyped_storage().data_ptr() == ptr for s in steps)  # one tensor's elements
+    for p in params:
+        p.grad = torch.ones_like(p)
+    opt.step()
+    params[1].grad = None
+    opt.step()
+    assert [opt.state[p]["step"].item() for p in params] == [2.0, 1.0, 2.0]
+    more = make(n=2)
+    opt.add_param_group({"params": more})  # its counters: packed on their own
+    for p in [*params, *more]:
+        p.grad = torch.ones_like(p)
+    opt.step()
+    assert [opt.state[p]["step"].item() for p in [*params, *more]] == [3.0, 2.0, 3.0, 1.0, 1.0]
+    assert all(opt.state[p]["step"] is s for p, s in zip(params, steps))

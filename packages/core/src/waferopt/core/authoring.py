@@ -359,6 +359,24 @@ class DeclaredOptimizer(Optimizer):
                     st[name] = t
         self._create_group_state()
 
+    def _initialize_state(self) -> None:
+        """Create the state (see :meth:`preinitialize`), then pack the step counters
+        just created: a group's counters of one device and dtype are the elements of
+        one tensor (:func:`waferopt.core.coefficients.pack`), so that an eager step
+        advances them all with one op (:func:`waferopt.core.foreach.add_one_`)."""
+        had = {id(p) for p, st in self.state.items() if "step" in st}
+        super()._initialize_state()
+        for group in self.param_groups:
+            new: dict[tuple[torch.device, torch.dtype], list[dict[str, Any]]] = {}
+            for p in group["params"]:
+                st = self.state.get(p)
+                if st is not None and id(p) not in had and isinstance(st.get("step"), Tensor):
+                    new.setdefault((p.device, p.dtype), []).append(st)
+            for states in new.values():
+                steps = coefficients.pack([st["step"] for st in states], owner=self)
+                for st, t in zip(states, steps):
+                    st["step"] = t
+
     def _create_group_state(self) -> None:
         """Create the missing :attr:`group_state` tensors (shared ones from the first group)."""
         for gs in self.group_state:

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .coefficients import packed
 from .distributed import local_lists
 from .validation import check_sparse
 
@@ -134,7 +135,8 @@ def group_by_device_and_dtype(
 
 
 def add_one_(tensors: list[Tensor]) -> None:
-    """``t += 1`` for every tensor (the step counters, 0-d).
+    """``t += 1`` for every tensor (the step counters, 0-d): one op for counters that
+    :func:`waferopt.core.coefficients.pack` made the elements of one tensor.
 
     Eager on the CPU the 1 is passed as a 0-d tensor: torch's CPU loop over 0-d tensors
     wraps a Python number in a new tensor for each of them, about four times slower
@@ -142,7 +144,13 @@ def add_one_(tensors: list[Tensor]) -> None:
     """
     if not tensors:
         return
-    if not torch.compiler.is_compiling() and tensors[0].device.type == "cpu":
+    if torch.compiler.is_compiling():
+        torch._foreach_add_(tensors, 1.0)
+        return
+    flat = packed(tensors)
+    if flat is not None:  # the elements of one tensor (see coefficients.pack): one op
+        flat.add_(1.0)
+    elif tensors[0].device.type == "cpu":
         torch._foreach_add_(tensors, torch.ones((), dtype=tensors[0].dtype), alpha=1.0)
     else:
         torch._foreach_add_(tensors, 1.0)
