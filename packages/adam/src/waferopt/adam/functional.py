@@ -597,7 +597,7 @@ def _fused_lamb_applies(  # type: ignore[no-untyped-def]
         params[0].dtype in (torch.float32, torch.float64)
         and not isinstance(weight_decay, Tensor)
         and _fused_adam_applies(None, params, grads, 1.0, lr, beta1, beta2, eps, 0.0, 0.0)
-        and all(t.is_contiguous() for ts in (params, grads, exp_avgs, exp_avg_sqs) for t in ts)
+        and F.all_contiguous(params, grads, exp_avgs, exp_avg_sqs)
     )
 
 

@@ -353,11 +353,18 @@ class DeclaredOptimizer(Optimizer):
                         st[spec.name] = spec.init(p, group)
                         if spec.packed:  # one per run of the group (device, dtype)
                             created.setdefault((spec.name, p.device, p.dtype), []).append(st)
-            for (name, _, _), states in created.items():
-                tensors = coefficients.pack([st[name] for st in states], owner=self)
-                for st, t in zip(states, tensors):
-                    st[name] = t
+            self._pack(created)
         self._create_group_state()
+
+    def _pack(
+        self, batches: dict[tuple[str, torch.device, torch.dtype], list[dict[str, Any]]]
+    ) -> None:
+        """Make each batch's entry ``name`` (0-d tensors just created, of one device and
+        dtype) the elements of one tensor (:func:`waferopt.core.coefficients.pack`)."""
+        for (name, _, _), states in batches.items():
+            tensors = coefficients.pack([st[name] for st in states], owner=self)
+            for st, t in zip(states, tensors):
+                st[name] = t
 
     def _initialize_state(self) -> None:
         """Create the state (see :meth:`preinitialize`), then pack the step counters
@@ -367,15 +374,12 @@ class DeclaredOptimizer(Optimizer):
         had = {id(p) for p, st in self.state.items() if "step" in st}
         super()._initialize_state()
         for group in self.param_groups:
-            new: dict[tuple[torch.device, torch.dtype], list[dict[str, Any]]] = {}
+            new: dict[tuple[str, torch.device, torch.dtype], list[dict[str, Any]]] = {}
             for p in group["params"]:
                 st = self.state.get(p)
                 if st is not None and id(p) not in had and isinstance(st.get("step"), Tensor):
-                    new.setdefault((p.device, p.dtype), []).append(st)
-            for states in new.values():
-                steps = coefficients.pack([st["step"] for st in states], owner=self)
-                for st, t in zip(states, steps):
-                    st["step"] = t
+                    new.setdefault(("step", p.device, p.dtype), []).append(st)
+            self._pack(new)
 
     def _create_group_state(self) -> None:
         """Create the missing :attr:`group_state` tensors (shared ones from the first group)."""

@@ -26,6 +26,7 @@ __all__ = [
     "addcdiv_",
     "addcmul_",
     "added_scaled",
+    "all_contiguous",
     "chunks",
     "collect",
     "fused_supported",
@@ -198,14 +199,19 @@ def same_dense_layout(*lists: Sequence[Tensor]) -> bool:
     are told in one C-level pass; other layouts are compared index by index. An empty
     list (a state the rule does not keep) is passed over.
     """
-    contiguous = Tensor.is_contiguous
-    if all(all(map(contiguous, ts)) for ts in lists):
+    if all_contiguous(*lists):
         return True
     for ts in zip(*(ts for ts in lists if ts)):  # an empty list: a state the rule does not keep
         stride = ts[0].stride()
         if not _dense(ts[0]) or any(t.stride() != stride for t in ts[1:]):
             return False
     return True
+
+
+def all_contiguous(*lists: Sequence[Tensor]) -> bool:
+    """Whether every tensor of ``lists`` is contiguous (one C-level pass per list)."""
+    contiguous = Tensor.is_contiguous
+    return all(all(map(contiguous, ts)) for ts in lists)
 
 
 def _dense(t: Tensor) -> bool:
