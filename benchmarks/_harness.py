@@ -10,6 +10,13 @@ like a transformer block's weights, biases and norms). Steps run on one thread
 (``torch.set_num_threads(1)``); the contenders take turns, ``steps`` timed steps
 each per round, over several rounds, so that machine noise hits all of them alike.
 The reported time is the median over all timed steps.
+
+Two contenders running the very same kernel do not time alike: where a process's
+large blocks land in memory moves a step by several percent. So that a ratio can be
+read against that spread, every case also times a **control**, a second instance of
+its first torch flavour, and reports it beside its twin (``Result.noise``); and
+between rounds every contender's arrays move to fresh memory (:func:`relocate`), so
+that none keeps the luckiest or unluckiest placement for the whole run.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ import torch
 from torch import Tensor
 
 __all__ = [
+    "ALLOCATOR",
     "CLOCKS",
     "SHAPES",
     "BytesLimit",
@@ -42,6 +50,8 @@ __all__ = [
     "machine_info",
     "make_params",
     "markdown_table",
+    "pin_allocator",
+    "relocate",
     "run_case",
     "write_results",
 ]
@@ -70,12 +80,24 @@ class Result:
     ours_ms: float
     torch_ms: dict[str, float]
     steps: int
+    control_of: str | None = None
+    """The torch flavour that the control is a second instance of (None: no control)."""
+    control_ms: float | None = None
+    """The control's median: the same flavour, the same kernel, another instance."""
 
     def ratios(self) -> dict[str, float]:
         return {k: self.ours_ms / v for k, v in self.torch_ms.items()}
 
+    def noise(self) -> float | None:
+        """Control / its twin: how far apart two instances of one kernel measured in
+        this run (1.00: not at all). A ratio ours / torch within this distance of 1
+        is parity as far as the run can tell."""
+        if self.control_of is None or self.control_ms is None:
+            return None
+        return self.control_ms / self.torch_ms[self.control_of]
+
     def to_json(self) -> dict:
-        return {**asdict(self), "ratios": self.ratios()}
+        return {**asdict(self), "ratios": self.ratios(), "noise": self.noise()}
 
 
 COMPILE = os.environ.get("WAFEROPT_BENCH_COMPILE", "1") not in ("0", "false", "no")
@@ -119,11 +141,14 @@ def limit_case(
 
 class Compiled:
     """A contender whose step is ``torch.compile(opt.step)`` (ours: ``fullgraph=True``;
-    torch's recipe: the default). It compiles during the warm-up steps."""
+    torch's recipe: the default; ``dynamic`` as ``torch.compile`` takes it). It compiles
+    during the warm-up steps."""
 
-    def __init__(self, opt: torch.optim.Optimizer, fullgraph: bool = False) -> None:
+    def __init__(
+        self, opt: torch.optim.Optimizer, fullgraph: bool = False, dynamic: bool | None = None
+    ) -> None:
         self.opt = opt
-        self._step = torch.compile(opt.step, fullgraph=fullgraph)
+        self._step = torch.compile(opt.step, fullgraph=fullgraph, dynamic=dynamic)
 
     def step(self) -> None:
         self._step()
@@ -163,6 +188,33 @@ def _move(ins: list[list[Tensor]], outs: list[list[Tensor]]) -> list[Tensor]:
     return sums
 
 
+ALLOCATOR = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(1 << 30)}
+"""glibc malloc settings the scripts run under (:func:`pin_allocator`). By default glibc
+maps a large block afresh on each allocation until one such block has been freed, then
+raises its threshold step by step, and returns the top of the heap to the system; a
+step that allocates 4 MB temporaries (torch's foreach flavours) then costs anything
+from once to twice its time in page faults, depending on what ran before it in the
+process. Pinned, blocks of up to 32 MiB (glibc's largest threshold) come from the heap,
+which keeps up to 1 GiB of freed memory: each contender's steady state, whatever ran
+before it."""
+
+
+def pin_allocator() -> None:
+    """Run the calling script again under :data:`ALLOCATOR` when its environment does not
+    set those variables already (glibc reads them at start-up only). A script calls it
+    first thing under ``if __name__ == "__main__"``; the processes it spawns inherit the
+    settings.
+    ``WAFEROPT_BENCH_MALLOC=default`` keeps glibc's defaults (the settings are recorded
+    with the results either way: :func:`machine_info`)."""
+    if os.environ.get("WAFEROPT_BENCH_MALLOC") == "default" or not sys.platform.startswith("linux"):
+        return
+    missing = {k: v for k, v in ALLOCATOR.items() if k not in os.environ}
+    if missing:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **missing})
+
+
 def make_params(seed: int = 0, shapes: Iterable[tuple[int, ...]] = SHAPES) -> list[Tensor]:
     """Fresh parameters (float32, CPU) with random gradients, the same for a given seed."""
     gen = torch.Generator().manual_seed(seed)
@@ -191,6 +243,50 @@ def _time_steps(
     return out
 
 
+def _tensors(obj: Any, depth: int = 0) -> Iterable[Tensor]:
+    """The tensors a contender steps on: an optimizer's state, and what a wrapper holds
+    in its attributes (an optimizer, lists of optimizers or tensors: ``Compiled.opt``,
+    ``BytesLimit.passes``...). Parameters come from the list the contender was built on."""
+    if isinstance(obj, Tensor):
+        yield obj
+    elif isinstance(obj, torch.optim.Optimizer):
+        for state in obj.state.values():
+            yield from (v for v in state.values() if isinstance(v, Tensor))
+    elif isinstance(obj, (list, tuple)):
+        for item in obj:
+            yield from _tensors(item, depth)
+    elif depth < 3 and hasattr(obj, "__dict__") and not callable(obj):
+        for value in vars(obj).values():
+            yield from _tensors(value, depth + 1)
+
+
+def relocate(contender: Any, params: list[Tensor]) -> int:
+    """Move the arrays a contender steps on (its parameters, their gradients, its state)
+    to fresh memory, values unchanged, one after the other, by swapping each tensor's
+    storage (``.data``): the optimizer, its step counts and a compiled step (whose guards
+    see the same tensor objects) are kept, nothing compiles again. Views (packed 0-d
+    state) and single-element tensors stay. Returns how many arrays moved."""
+    seen: set[int] = set()
+    moved = 0
+    grads = [p.grad for p in params if p.grad is not None]
+    for t in (*params, *grads, *_tensors(contender)):
+        if id(t) in seen or t._base is not None or t.numel() <= 1:
+            continue
+        seen.add(id(t))
+        t.data = t.detach().clone()
+        moved += 1
+    return moved
+
+
+def _rotated(names: list[str], r: int) -> list[str]:
+    k = r % len(names)
+    return names[k:] + names[:k]
+
+
+CONTROL = "control"
+"""The key of the control contender in :func:`run_case`."""
+
+
 def run_case(
     case: Case,
     rounds: int = 5,
@@ -198,56 +294,76 @@ def run_case(
     warmup: int = 3,
     threads: int = 1,
     clock: str = "wall",
+    control: bool = True,
 ) -> Result:
     """Time one case: contenders take turns for ``rounds`` rounds of ``steps`` steps
-    (``clock``: a key of :data:`CLOCKS`)."""
+    (``clock``: a key of :data:`CLOCKS`). With ``control``, a second instance of the
+    first torch flavour is timed too (:attr:`Result.control_ms`).
+
+    Before every round but the first, each contender's arrays move to fresh memory
+    (:func:`relocate`), the contenders taking turns in the round's order, so that no
+    contender keeps the placement it was built with for the whole run: built once, one
+    after the other, the first one built measured up to 5% slower than the others with
+    the very same compiled kernel, whichever it was."""
     read = CLOCKS[clock]
     label, ours, flavours = case
+    factories = dict(flavours)
+    control_of = next(iter(flavours), None) if control else None
+    if control_of is not None:
+        factories[CONTROL] = flavours[control_of]
+    names = ["ours", *factories]
     torch.set_num_threads(threads)
     # every instance's compiled step is a new variant of the same code object: start each
     # case afresh so that the cases do not add up to Dynamo's recompile limit
     torch._dynamo.reset()
     # A throwaway set first: the first large allocations of a process are mapped afresh
     # (glibc raises its mmap threshold only once such a block is freed), later ones come
-    # from the heap; without it, whoever is built first (ours) steps on memory laid out
-    # unlike everyone else's, measured 5-13% slower with the very same compiled kernel.
+    # from the heap (moot under the pinned ALLOCATOR, which pin_allocator sets).
     _ = make_params()
     del _
-    contenders: dict[str, Any] = {"ours": ours(make_params())}
-    for name, factory in flavours.items():
-        contenders[name] = factory(make_params())
-    times: dict[str, list[float]] = {name: [] for name in contenders}
+    params = {name: make_params() for name in names}
+    contenders = {
+        name: (ours if name == "ours" else factories[name])(params[name]) for name in names
+    }
+    times: dict[str, list[float]] = {name: [] for name in names}
     with torch.no_grad():
-        for opt in contenders.values():
+        for opt in contenders.values():  # compiled contenders compile here
             _time_steps(opt, warmup)
-        order = list(contenders)
-        gc.collect()
-        gc.disable()
-        try:
-            for r in range(rounds):
-                # rotate who goes first so that no contender always runs after the same one
-                for name in order[r % len(order) :] + order[: r % len(order)]:
+        for r in range(rounds):
+            order = _rotated(names, r)  # who moves, then who steps, first
+            if r:
+                for name in order:
+                    relocate(contenders[name], params[name])
+            gc.collect()
+            gc.disable()
+            try:
+                for name in order:
                     times[name].extend(_time_steps(contenders[name], steps, read))
-        finally:
-            gc.enable()
+            finally:
+                gc.enable()
     med = {name: statistics.median(ts) * 1e3 for name, ts in times.items()}
     ours_ms = med.pop("ours")
-    return Result(label, ours_ms, med, rounds * steps)
+    control_ms = med.pop(CONTROL, None)
+    return Result(label, ours_ms, med, rounds * steps, control_of, control_ms)
 
 
 def markdown_table(results: Iterable[Result]) -> str:
-    """One row per (case, torch flavour): medians and the ratio ours / torch."""
+    """One row per (case, torch flavour): medians and the ratio ours / torch; the row of
+    the flavour that has a control also gives control / torch (the run's noise floor)."""
     lines = [
-        "| case | ours (ms) | torch flavour | torch (ms) | ours / torch |",
-        "|---|---:|---|---:|---:|",
+        "| case | ours (ms) | torch flavour | torch (ms) | ours / torch "
+        "| 2nd torch instance / torch |",
+        "|---|---:|---|---:|---:|---:|",
     ]
     for res in results:
         if not res.torch_ms:
-            lines.append(f"| {res.case} | {res.ours_ms:.2f} | (none) | | |")
+            lines.append(f"| {res.case} | {res.ours_ms:.2f} | (none) | | | |")
+        noise = res.noise()
         for flavour, ms in res.torch_ms.items():
+            floor = f"{noise:.2f}" if noise is not None and flavour == res.control_of else ""
             lines.append(
                 f"| {res.case} | {res.ours_ms:.2f} | {flavour} | {ms:.2f} | "
-                f"{res.ours_ms / ms:.2f} |"
+                f"{res.ours_ms / ms:.2f} | {floor} |"
             )
     return "\n".join(lines)
 
@@ -285,6 +401,7 @@ def machine_info() -> dict[str, Any]:
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "load_average": [round(x, 2) for x in os.getloadavg()] if _HAS_LOADAVG else None,
+        "allocator": {k: os.environ.get(k) for k in ALLOCATOR},
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
 

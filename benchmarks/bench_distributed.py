@@ -50,7 +50,7 @@ from torch import nn
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _harness import SHAPES, write_results  # noqa: E402
+from _harness import SHAPES, pin_allocator, write_results  # noqa: E402
 
 WORLD = 2
 TARGET_RATIO = 1.2
@@ -216,4 +216,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    pin_allocator()
     raise SystemExit(main())

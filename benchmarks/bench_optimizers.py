@@ -29,7 +29,15 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _harness import COMPILE, SHAPES, Case, markdown_table, run_case, write_results  # noqa: E402
+from _harness import (  # noqa: E402
+    COMPILE,
+    SHAPES,
+    Case,
+    markdown_table,
+    pin_allocator,
+    run_case,
+    write_results,
+)
 
 
 def discover(directory: Path = HERE) -> list[tuple[str, Case]]:
@@ -94,4 +102,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    pin_allocator()
     raise SystemExit(main())

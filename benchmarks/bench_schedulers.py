@@ -44,7 +44,7 @@ from waferopt.core import Optimizer
 from waferopt.schedulers import CosineDecayLR, LinearLR, SequentialLR
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import write_results
+from _harness import pin_allocator, write_results
 
 WARMUP, DECAY, LR = 1_000, 99_000, 1e-3
 TARGET_RATIO = 1.5
@@ -218,4 +218,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
+    pin_allocator()
     main()

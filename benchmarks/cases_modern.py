@@ -19,17 +19,15 @@ to skip the compiled rows.
 from __future__ import annotations
 
 import importlib
-import os
 from collections.abc import Callable
 from typing import Any
 
 import torch
+from _harness import COMPILE, Compiled
 from torch import Tensor
 
 from waferopt.modern import AdamWScheduleFree, AdEMAMix, Muon, Prodigy
 from waferopt.modern.functional import zeropower_via_newtonschulz
-
-COMPILE = os.environ.get("WAFEROPT_BENCH_COMPILE", "1") not in ("0", "false", "no")
 
 ADAMW = {"lr": 3e-4, "betas": (0.9, 0.95), "eps": 1e-8, "weight_decay": 0.01}
 MUON = {"lr": 0.02, "adjust_lr_fn": "match_rms_adamw"}
@@ -61,26 +59,6 @@ class Steps:
     def step(self) -> None:
         for opt in self.opts:
             opt.step()
-
-
-class Compiled:
-    """``torch.compile(opt.step)``; compiles during the harness's warm-up steps.
-
-    Ours with ``fullgraph=True``; a reference with ``dynamic=True`` (its step counters
-    are Python ints: without it every step recompiles until Dynamo's recompile limit,
-    which then disables compiling torch.optim's shared step wrapper for the whole
-    process). Dynamo is reset first, so no case inherits another's state.
-    """
-
-    def __init__(self, opt: Any, fullgraph: bool) -> None:
-        torch._dynamo.reset()
-        self.opt = opt
-        self._step = torch.compile(
-            opt.step, fullgraph=fullgraph, dynamic=None if fullgraph else True
-        )
-
-    def step(self) -> None:
-        self._step()
 
 
 class NewtonSchulz:
@@ -237,7 +215,10 @@ def compiled_reference(make: Callable[[list[Tensor]], Any]) -> Callable[[list[Te
             torch._dynamo.reset()
             opt._compile_foreach()
             return opt
-        return Compiled(opt, fullgraph=False)
+        # its step counters are Python ints: without dynamic=True every step recompiles
+        # until Dynamo's recompile limit, which then disables compiling torch.optim's
+        # shared step wrapper for the whole process
+        return Compiled(opt, dynamic=True)
 
     return build
 

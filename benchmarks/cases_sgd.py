@@ -15,9 +15,6 @@ CASES = [
             "fused": lambda ps: torch.optim.SGD(
                 ps, lr=1e-2, momentum=0.9, weight_decay=1e-4, fused=True
             ),
-            "fused, 2nd instance (noise floor)": lambda ps: torch.optim.SGD(
-                ps, lr=1e-2, momentum=0.9, weight_decay=1e-4, fused=True
-            ),
             "foreach": lambda ps: torch.optim.SGD(
                 ps, lr=1e-2, momentum=0.9, weight_decay=1e-4, foreach=True
             ),

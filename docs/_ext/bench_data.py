@@ -81,6 +81,14 @@ def machine_line(section: dict[str, Any]) -> str:
     ]
     if m.get("load_average"):
         parts.append("load average " + ", ".join(f"{x:.2f}" for x in m["load_average"]))
+    allocator = m.get("allocator")
+    if allocator is not None:  # absent from files written before the harness recorded it
+        pinned = {k: v for k, v in allocator.items() if v is not None}
+        parts.append(
+            "glibc malloc " + ", ".join(f"`{k}={v}`" for k, v in pinned.items())
+            if pinned
+            else "glibc malloc defaults"
+        )
     how = f"{s['rounds']} rounds of {s['steps']} steps per contender"
     if "parameters" in s:
         how += f", {s['parameters']:,} parameters in {s['tensors']} tensors"
@@ -101,7 +109,14 @@ def optimizer_tables(section: dict[str, Any]) -> list[tuple[str, str]]:
     harness = script("_harness.py")
     families: dict[str, list[Any]] = {}
     for row in section["rows"]:
-        result = harness.Result(row["case"], row["ours_ms"], row["torch_ms"], row["steps"])
+        result = harness.Result(
+            row["case"],
+            row["ours_ms"],
+            row["torch_ms"],
+            row["steps"],
+            row.get("control_of"),
+            row.get("control_ms"),
+        )
         families.setdefault(row["family"], []).append(result)
     return [(family, harness.markdown_table(rows)) for family, rows in families.items()]
 

@@ -85,6 +85,11 @@ def test_optimizer_rows_render_every_case() -> None:
         assert f"| {row['case']} | {row['ours_ms']:.2f} |" in text
         for flavour, ms in row["torch_ms"].items():
             assert f"| {flavour} | {ms:.2f} | {row['ours_ms'] / ms:.2f} |" in text
+        if row.get("control_of") is not None:  # the noise floor, on its twin's row
+            twin = row["torch_ms"][row["control_of"]]
+            floor = row["control_ms"] / twin
+            assert f"| {row['control_of']} | {twin:.2f} | {row['ours_ms'] / twin:.2f} | " \
+                f"{floor:.2f} |" in text  # fmt: skip
 
 
 def test_a_bench_script_writes_its_section(tmp_path: Path) -> None:
@@ -97,7 +102,12 @@ def test_a_bench_script_writes_its_section(tmp_path: Path) -> None:
         [sys.executable, str(script), "--only", "sgd", "--rounds", "1", "--steps", "1",
          f"--results={results}"],
         check=True, capture_output=True,
-        env={**os.environ, "WAFEROPT_BENCH_COMPILE": "0", "OMP_NUM_THREADS": "1"},
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")},
+            "WAFEROPT_BENCH_MALLOC": "pin",
+            "WAFEROPT_BENCH_COMPILE": "0",
+            "OMP_NUM_THREADS": "1",
+        },
     )  # fmt: skip
     data = json.loads(results.read_text())
     assert data["sections"]["other"] == {"rows": [1]}
@@ -107,3 +117,60 @@ def test_a_bench_script_writes_its_section(tmp_path: Path) -> None:
     assert section["settings"]["compiled_rows"] is False
     assert str(results) not in section["command"]
     assert "**only**" in bench_data.machine_line(section)
+    # every case times a control, a second instance of its first torch flavour
+    for row in section["rows"]:
+        assert row["control_of"] == next(iter(row["torch_ms"]))
+        assert (
+            row["control_ms"] > 0
+            and row["noise"] == row["control_ms"] / (row["torch_ms"][row["control_of"]])
+        )
+    # the script restarted itself under the pinned allocator, and says so
+    harness = bench_data.script("_harness.py")
+    assert section["machine"]["allocator"] == harness.ALLOCATOR
+    assert "MALLOC_MMAP_THRESHOLD_" in bench_data.machine_line(section)
+
+
+def test_relocate_moves_every_array_and_keeps_the_trajectory() -> None:
+    """The harness moves a contender's arrays between rounds (`relocate`): each array
+    gets new storage with the same values, views and scalars stay, and the optimizer
+    steps on as if nothing happened (ours, whose step counts are packed views, and
+    torch's)."""
+    import torch
+
+    from waferopt.adam import Adam
+
+    harness = bench_data.script("_harness.py")
+    shapes = [(64, 32), (32,), (7,)]
+    for make in (
+        lambda ps: Adam(ps, lr=1e-2),
+        lambda ps: torch.optim.Adam(ps, lr=1e-2, foreach=False),
+    ):
+        moved_ps = harness.make_params(shapes=shapes)
+        still_ps = harness.make_params(shapes=shapes)
+        moved, still = make(moved_ps), make(still_ps)
+        with torch.no_grad():
+            moved.step()
+            still.step()
+            arrays = [*moved_ps, *(p.grad for p in moved_ps)] + [
+                v for st in moved.state.values() for v in st.values() if v.numel() > 1
+            ]
+            before = {id(t): (t.data_ptr(), t.clone()) for t in arrays}
+            scalars = {
+                id(v): v.data_ptr()
+                for st in moved.state.values()
+                for v in st.values()
+                if v.numel() == 1
+            }
+            assert harness.relocate(moved, moved_ps) == len(arrays)
+            for t in arrays:
+                ptr, value = before[id(t)]
+                assert t.data_ptr() != ptr and torch.equal(t, value)
+            for st in moved.state.values():
+                for v in st.values():
+                    if v.numel() == 1:
+                        assert v.data_ptr() == scalars[id(v)]
+            for _ in range(3):
+                moved.step()
+                still.step()
+        for a, b in zip(moved_ps, still_ps):
+            assert torch.equal(a, b)

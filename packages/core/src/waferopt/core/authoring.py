@@ -291,7 +291,7 @@ class DeclaredOptimizer(Optimizer):
         super().__init__(
             params, defaults, enable_global_step=enable_global_step or self.global_step == "always"
         )
-        self._sync_host_steps()
+        self._state_changed()
 
     # ------------------------------------------------------------------ declarations
     def check_hyperparameters(self, values: Mapping[str, Any], where: str | None = None) -> None:
@@ -412,9 +412,11 @@ class DeclaredOptimizer(Optimizer):
         step = self.state[p].get("step")
         return None if step is None else round(float(step))
 
-    def _sync_host_steps(self) -> None:
-        # (called wherever the state may have changed: also forgets which groups'
-        # lists passed torch's device checks, see _runs)
+    def _state_changed(self) -> None:
+        """Called wherever the state may have changed (creation, load, ``visit_state``, a
+        new param group, unpickling): forgets which groups' lists passed torch's device
+        checks (see ``_runs``) and reads the host copies of the step counts and of the
+        0-d float state again."""
         self._checked: dict[int, Any] = {}
         if not self.host_step:
             return
@@ -442,22 +444,22 @@ class DeclaredOptimizer(Optimizer):
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         super().add_param_group(param_group)
         if getattr(self, "_preinitialized", False):
-            self._sync_host_steps()
+            self._state_changed()
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:  # type: ignore[override]
         super().load_state_dict(state_dict)
         if any(gs.shared for gs in self.group_state):
             self._create_group_state()  # one shared tensor again (the load copied into each)
-        self._sync_host_steps()
+        self._state_changed()
 
     def visit_state(self, fn: Callable[[Any], Any]) -> None:
         super().visit_state(fn)
-        self._sync_host_steps()
+        self._state_changed()
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
         self._host = HostSteps()
-        self._sync_host_steps()
+        self._state_changed()
 
     _not_pickled = (*Optimizer._not_pickled, "_host", "_checked")
 
