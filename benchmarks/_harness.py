@@ -300,11 +300,11 @@ def run_case(
     (``clock``: a key of :data:`CLOCKS`). With ``control``, a second instance of the
     first torch flavour is timed too (:attr:`Result.control_ms`).
 
-    Before every round but the first, each contender's arrays move to fresh memory
-    (:func:`relocate`), the contenders taking turns in the round's order, so that no
-    contender keeps the placement it was built with for the whole run: built once, one
-    after the other, the first one built measured up to 5% slower than the others with
-    the very same compiled kernel, whichever it was."""
+    Before every round, each contender's arrays move to fresh memory (:func:`relocate`),
+    the contenders taking turns in the round's order, so that no contender steps on the
+    placement it was built with, nor keeps one placement for the whole run: built once,
+    one after the other, the first one built measured up to 5% slower than the others
+    with the very same compiled kernel, whichever it was."""
     read = CLOCKS[clock]
     label, ours, flavours = case
     factories = dict(flavours)
@@ -331,9 +331,8 @@ def run_case(
             _time_steps(opt, warmup)
         for r in range(rounds):
             order = _rotated(names, r)  # who moves, then who steps, first
-            if r:
-                for name in order:
-                    relocate(contenders[name], params[name])
+            for name in order:  # the first round too: the build's placement is never timed
+                relocate(contenders[name], params[name])
             gc.collect()
             gc.disable()
             try:
