@@ -206,7 +206,7 @@ def test_adagrad_foreach_path_matches_torch(monkeypatch):
 
     options = dict(lr=0.1, lr_decay=0.02, weight_decay=0.1, eps=1e-10, maximize=True)
     monkeypatch.setattr(module, "_fused_adagrad", no_fused)
-    monkeypatch.setattr(module.F, "fused_supported", lambda params: False)
+    monkeypatch.setattr(module.F, "fused_supported", lambda params, kernel="sgd": False)
     ours = run(
         lambda g: Adagrad(g, initial_accumulator_value=0.1, **options),
         torch.float64,

@@ -147,3 +147,18 @@ def test_addcmul_and_addcdiv_with_a_number_compile_to_the_eager_values() -> None
     torch._dynamo.reset()
     for got, want in zip(compiled, eager):
         torch.testing.assert_close(got, want, rtol=2e-7, atol=1e-7)
+
+
+def test_fused_supported_reads_each_kernels_devices_and_dtypes() -> None:
+    from waferopt.core.foreach import FUSED_DEVICES, fused_supported
+
+    cpu = [torch.zeros(3), torch.zeros(2, dtype=torch.float64)]
+    for kernel in FUSED_DEVICES:
+        assert fused_supported(cpu, kernel)
+        assert not fused_supported([torch.zeros(3, dtype=torch.int64)], kernel)
+        assert not fused_supported([torch.zeros(3, device="meta")], kernel)
+    assert fused_supported(cpu)  # the default: torch._fused_sgd_'s devices
+    # the tables differ where torch's kernels do: Adagrad's runs on the CPU only
+    assert "cuda" in FUSED_DEVICES["adam"] and "cuda" not in FUSED_DEVICES["adagrad"]
+    with pytest.raises(ValueError, match=r"kernel='lion'.*adam, sgd, adagrad"):
+        fused_supported(cpu, "lion")

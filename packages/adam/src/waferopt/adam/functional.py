@@ -32,8 +32,6 @@ from waferopt.core.foreach import Hyper
 
 __all__ = ["adam", "adamax", "lamb", "nadam", "radam", "steps_from_powers"]
 
-_FUSED_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
-_FUSED_DEVICES = ("cpu", "cuda", "xpu", "mps")
 _DTYPE, _DEVICE = attrgetter("dtype"), attrgetter("device")
 
 
@@ -279,7 +277,7 @@ def _fused_adam_applies(fused, params, grads, t, lr, beta1, beta2, eps, wd, l2) 
     if any(isinstance(x, Tensor) for x in (beta1, beta2, eps, wd, l2)) or (wd != 0 and l2 != 0):
         return False
     p = params[0]
-    if p.device.type not in _FUSED_DEVICES or p.dtype not in _FUSED_DTYPES:
+    if not F.fused_supported([p], "adam"):
         return False
     if isinstance(lr, Tensor) and (lr.dim() != 0 or lr.device != p.device):
         return False

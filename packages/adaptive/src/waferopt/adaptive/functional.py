@@ -92,12 +92,7 @@ def adagrad(
     for run in F.group_by_device_and_dtype([params, grads, sums, steps]):
         # one device and dtype per run: its first tensor tells for all
         first = run[0][0]
-        if (
-            fuses
-            and first.device.type == "cpu"
-            and F.fused_supported([first])
-            and F.same_dense_layout(*run[:3])
-        ):
+        if fuses and F.fused_supported([first], "adagrad") and F.same_dense_layout(*run[:3]):
             _fused_adagrad(
                 *run,
                 lr=lr,

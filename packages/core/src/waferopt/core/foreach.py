@@ -19,6 +19,8 @@ from .distributed import local_lists
 from .validation import check_sparse
 
 __all__ = [
+    "FUSED_DEVICES",
+    "FUSED_DTYPES",
     "Hyper",
     "TensorList",
     "add_one_",
@@ -174,15 +176,30 @@ def is_zero(value: Hyper) -> bool:
     return not is_nonzero_or_tensor(value)
 
 
-def fused_supported(params: TensorList) -> bool:
-    """Whether torch's fused kernels take these params (eager, CPU or CUDA, float dtypes)."""
+FUSED_DEVICES: dict[str, tuple[str, ...]] = {
+    "adam": ("cpu", "cuda", "xpu", "mps"),  # torch._fused_adam_, torch._fused_adamw_
+    "sgd": ("cpu", "cuda"),  # torch._fused_sgd_
+    "adagrad": ("cpu",),  # torch._fused_adagrad_
+}
+"""The device types on which each of torch's fused optimizer kernels is used (torch
+2.13), by kernel family: the one place the families read it from."""
+FUSED_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+"""The dtypes torch's fused optimizer kernels take."""
+
+
+def fused_supported(params: TensorList, kernel: str = "sgd") -> bool:
+    """Whether torch's fused ``kernel`` (a key of :data:`FUSED_DEVICES`) takes these
+    params: an eager step, a device of its kernel, a float dtype of
+    :data:`FUSED_DTYPES`. Their layout is :func:`same_dense_layout`'s to check."""
+    try:
+        devices = FUSED_DEVICES[kernel]
+    except KeyError:
+        raise ValueError(
+            f"fused_supported: kernel={kernel!r}, expected one of {', '.join(FUSED_DEVICES)}"
+        ) from None
     if torch.compiler.is_compiling():
         return False
-    return all(
-        p.device.type in ("cpu", "cuda")
-        and p.dtype in (torch.float16, torch.bfloat16, torch.float32, torch.float64)
-        for p in params
-    )
+    return all(p.device.type in devices and p.dtype in FUSED_DTYPES for p in params)
 
 
 def same_dense_layout(*lists: Sequence[Tensor]) -> bool:

@@ -68,7 +68,7 @@ def sgd(
         fused is not False
         and numbers
         and not first
-        and fused_supported(params[:1])
+        and fused_supported(params[:1], "sgd")
         and same_dense_layout(params, grads, bufs)
     ):
         if isinstance(lr, Tensor) and lr.device != params[0].device and lr.device.type != "cpu":
