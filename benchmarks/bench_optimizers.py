@@ -12,6 +12,11 @@ Options:
     --clock C      wall (default) or cpu: the stepping thread's CPU time, steadier
                    while other jobs load the machine (it leaves out waiting for a core)
     --json PATH    also write the results as JSON
+    --calibrate    an A/A run, a check of the harness itself: in every case the slot of
+                   ours is taken by one more instance of the first torch flavour, so
+                   every ratio against that flavour measures the harness's bias and
+                   noise, not an optimizer (reads 1.00 on average when the slots are
+                   fair); not written to the results file
     --results PATH write them, with the machine, as section "optimizers" of the results
                    file the docs render (``nox -s bench`` passes
                    docs/_data/bench-results.json)
@@ -68,6 +73,16 @@ def select(cases: list[tuple[str, Case]], only: list[str]) -> list[tuple[str, Ca
     return chosen
 
 
+def calibration(case: Case) -> Case | None:
+    """The A/A twin of ``case`` (``--calibrate``): its first torch flavour in the slot of
+    ours; None for a case without a torch flavour."""
+    label, _, flavours = case
+    if not flavours:
+        return None
+    first = next(iter(flavours))
+    return (f"{label} (A/A: {first} in the slot of ours)", flavours[first], flavours)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", action="append", default=[], metavar="NAME")
@@ -76,9 +91,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
     parser.add_argument("--json", type=Path, default=None, metavar="PATH")
     parser.add_argument("--results", type=Path, default=None, metavar="PATH")
+    parser.add_argument("--calibrate", action="store_true")
     args = parser.parse_args(argv)
+    if args.calibrate and args.results is not None:
+        parser.error("--calibrate measures the harness, not waferopt: it takes no --results")
+    chosen = select(discover(), args.only)
+    if args.calibrate:
+        chosen = [(f, aa) for f, case in chosen if (aa := calibration(case)) is not None]
     results, families = [], []
-    for family, case in select(discover(), args.only):
+    for family, case in chosen:
         print(f"running {case[0]} ...", file=sys.stderr, flush=True)
         results.append(run_case(case, rounds=args.rounds, steps=args.steps, clock=args.clock))
         families.append(family)

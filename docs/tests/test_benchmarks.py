@@ -174,3 +174,21 @@ def test_relocate_moves_every_array_and_keeps_the_trajectory() -> None:
                 still.step()
         for a, b in zip(moved_ps, still_ps):
             assert torch.equal(a, b)
+
+
+def test_the_calibration_run_puts_torch_in_the_slot_of_ours() -> None:
+    """`--calibrate` (an A/A run of the harness) times the first torch flavour in the slot
+    of ours, and refuses to write the results file the docs render."""
+    script = bench_data.BENCHMARKS / "bench_optimizers.py"
+    env = {**os.environ, "WAFEROPT_BENCH_COMPILE": "0", "OMP_NUM_THREADS": "1"}
+    run = subprocess.run(
+        [sys.executable, str(script), "--only", "ASGD", "--rounds", "1", "--steps", "1",
+         "--calibrate"],
+        check=True, capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert "| ASGD (A/A: foreach in the slot of ours) |" in run.stdout
+    refused = subprocess.run(
+        [sys.executable, str(script), "--calibrate", "--results=unused.json"],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert refused.returncode == 2 and "takes no --results" in refused.stderr
