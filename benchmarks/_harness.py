@@ -90,8 +90,9 @@ class Result:
 
     def noise(self) -> float | None:
         """Control / its twin: how far apart two instances of one kernel measured in
-        this run (1.00: not at all). A ratio ours / torch within this distance of 1
-        is parity as far as the run can tell."""
+        this run (1.00: not at all). Over the cases of a run, these values span the
+        run's error bar: a ratio ours / torch inside that band is parity as far as one
+        run can tell."""
         if self.control_of is None or self.control_ms is None:
             return None
         return self.control_ms / self.torch_ms[self.control_of]
@@ -190,11 +191,11 @@ def _move(ins: list[list[Tensor]], outs: list[list[Tensor]]) -> list[Tensor]:
 
 ALLOCATOR = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(1 << 30)}
 """glibc malloc settings the scripts run under (:func:`pin_allocator`). By default glibc
-maps a large block afresh on each allocation until one such block has been freed, then
-raises its threshold step by step, and returns the top of the heap to the system; a
-step that allocates 4 MB temporaries (torch's foreach flavours) then costs anything
-from once to twice its time in page faults, depending on what ran before it in the
-process. Pinned, blocks of up to 32 MiB (glibc's largest threshold) come from the heap,
+maps a large block afresh on each allocation until such a block is freed (which raises
+the threshold to that block's size), and returns the top of the heap to the system
+once more than its trim threshold is free there; a step that allocates 4 MB
+temporaries (torch's foreach flavours) then costs anything from once to twice its time
+in page faults, depending on what ran before it in the process. Pinned, blocks of up to 32 MiB (glibc's largest threshold) come from the heap,
 which keeps up to 1 GiB of freed memory: each contender's steady state, whatever ran
 before it."""
 
