@@ -317,11 +317,6 @@ def run_case(
     # every instance's compiled step is a new variant of the same code object: start each
     # case afresh so that the cases do not add up to Dynamo's recompile limit
     torch._dynamo.reset()
-    # A throwaway set first: the first large allocations of a process are mapped afresh
-    # (glibc raises its mmap threshold only once such a block is freed), later ones come
-    # from the heap (moot under the pinned ALLOCATOR, which pin_allocator sets).
-    _ = make_params()
-    del _
     params = {name: make_params() for name in names}
     contenders = {
         name: (ours if name == "ours" else factories[name])(params[name]) for name in names
