@@ -257,19 +257,8 @@ class DeclaredOptimizer(Optimizer):
     """``(name, label, check)`` of each hyperparameter checked again in every step
     (``at_step``), found once per class."""
 
-    _state_position: ClassVar[tuple[tuple[StateSpec, ...], dict[str, int]]] = ((), {})
-    """:attr:`param_state` and the index of each of its entries by name (see
-    :meth:`_positions`)."""
-
-    def _positions(self) -> dict[str, int]:
-        """The index of each :attr:`param_state` entry by name, found once per class
-        (again if the class's ``param_state`` is replaced)."""
-        cls = type(self)
-        specs, position = cls._state_position
-        if specs is not cls.param_state:
-            position = {spec.name: i for i, spec in enumerate(cls.param_state)}
-            cls._state_position = (cls.param_state, position)
-        return position
+    _state_position: ClassVar[dict[str, int]] = {}
+    """The index of each :attr:`param_state` entry by name, found once per class."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -278,6 +267,7 @@ class DeclaredOptimizer(Optimizer):
             for hp in cls.hyperparameters
             if hp.at_step and hp.check is not None
         )
+        cls._state_position = {spec.name: i for i, spec in enumerate(cls.param_state)}
 
     def __init__(
         self,
@@ -595,7 +585,7 @@ class DeclaredOptimizer(Optimizer):
         states = list(map(self.state.__getitem__, params))
         first = states[0] if states else {}
         specs = self.state_specs(group)
-        position = self._positions()
+        position = self._state_position
         if states:
             for spec in specs:
                 if spec.applies is None and spec.name not in first:
